@@ -1,0 +1,358 @@
+// N-API surface of the addon. The JS wrapper (src/codec/native.ts) validates
+// every argument's type first; this layer still checks what it reads, because
+// a wrong type here would be a crash rather than an exception.
+//
+// Strings cross as UTF-8 into a per-object scratch buffer. A result of
+// `undefined` means "not decidable on bytes" (the input had non-ASCII code
+// units whose UTF-16 semantics matter): the wrapper then runs the JS path.
+#include <napi.h>
+#include <openssl/rand.h>
+
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "aead.h"
+#include "cookie.h"
+#include "frame.h"
+#include "hmac.h"
+
+namespace hotsession {
+namespace {
+
+// V8 never splits a character, so a write that stops this close to the end
+// of the buffer may have been cut short and is retried at the exact size.
+constexpr size_t kUtf8Slack = 4;
+
+bool ReadUtf8(napi_env env, napi_value v, std::vector<uint8_t>* buf, size_t* len) {
+  size_t n = 0;
+  if (napi_get_value_string_utf8(env, v, reinterpret_cast<char*>(buf->data()),
+                                 buf->size(), &n) != napi_ok) {
+    return false;
+  }
+  if (n + kUtf8Slack < buf->size() - 1) {
+    *len = n;
+    return true;
+  }
+  if (napi_get_value_string_utf8(env, v, nullptr, 0, &n) != napi_ok) return false;
+  buf->resize(n + kUtf8Slack + 1);
+  if (napi_get_value_string_utf8(env, v, reinterpret_cast<char*>(buf->data()),
+                                 buf->size(), &n) != napi_ok) {
+    return false;
+  }
+  *len = n;
+  return true;
+}
+
+bool IsAscii(const uint8_t* p, size_t n) {
+  uint8_t acc = 0;
+  for (size_t i = 0; i < n; i++) acc |= p[i];
+  return acc < 0x80;
+}
+
+bool ReadBytes(napi_env env, napi_value v, const uint8_t** data, size_t* len) {
+  bool is_ta = false;
+  if (napi_is_typedarray(env, v, &is_ta) != napi_ok || !is_ta) return false;
+  napi_typedarray_type type;
+  void* p = nullptr;
+  if (napi_get_typedarray_info(env, v, &type, len, &p, nullptr, nullptr) != napi_ok ||
+      (type != napi_uint8_array && type != napi_uint8_clamped_array)) {
+    return false;
+  }
+  // An empty view may have no backing store; callers still need a valid pointer.
+  static const uint8_t kEmpty = 0;
+  *data = *len == 0 || p == nullptr ? &kEmpty : static_cast<const uint8_t*>(p);
+  return true;
+}
+
+// Optional Uint8Array argument: absent/undefined means empty.
+bool ReadOptionalBytes(const Napi::CallbackInfo& info, size_t i, const uint8_t** data,
+                       size_t* len) {
+  static const uint8_t kEmpty = 0;
+  if (info.Length() <= i || info[i].IsUndefined()) {
+    *data = &kEmpty;
+    *len = 0;
+    return true;
+  }
+  return ReadBytes(info.Env(), info[i], data, len);
+}
+
+bool ReadTime(const Napi::Value& v, uint64_t* out) {
+  if (!v.IsNumber()) return false;
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0) || d > double(kMaxTime) || std::floor(d) != d) return false;
+  *out = uint64_t(d);
+  return true;
+}
+
+Napi::Value Latin1(napi_env env, const uint8_t* p, size_t n) {
+  napi_value s;
+  napi_create_string_latin1(env, reinterpret_cast<const char*>(p), n, &s);
+  return Napi::Value(env, s);
+}
+
+Napi::Value TypeError(Napi::Env env, const char* msg) {
+  Napi::TypeError::New(env, msg).ThrowAsJavaScriptException();
+  return env.Undefined();
+}
+
+class Signer : public Napi::ObjectWrap<Signer> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Signer",
+                       {InstanceMethod<&Signer::Sign>("sign"),
+                        InstanceMethod<&Signer::Unsign>("unsign"),
+                        InstanceMethod<&Signer::Extract>("extract")});
+  }
+
+  explicit Signer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Signer>(info) {
+    scratch_.resize(4096);
+    if (info.Length() < 1 || !info[0].IsArray()) {
+      TypeError(info.Env(), "secrets must be an array of Buffers");
+      return;
+    }
+    Napi::Array secrets = info[0].As<Napi::Array>();
+    for (uint32_t i = 0; i < secrets.Length(); i++) {
+      const uint8_t* p;
+      size_t n;
+      if (!ReadBytes(info.Env(), secrets.Get(i), &p, &n)) {
+        TypeError(info.Env(), "secrets must be an array of Buffers");
+        return;
+      }
+      ring_.Add(p, n);
+    }
+    if (ring_.size() == 0) TypeError(info.Env(), "at least one secret is required");
+  }
+
+ private:
+  // Only the 43 signature characters: the wrapper prepends `value + '.'`,
+  // which keeps any UTF-16 oddity in `value` out of this layer.
+  Napi::Value Sign(const Napi::CallbackInfo& info) {
+    size_t n;
+    if (info.Length() < 1 || !ReadUtf8(info.Env(), info[0], &scratch_, &n)) {
+      return TypeError(info.Env(), "value must be a string");
+    }
+    char sig[kSigLen];
+    ring_.Sign(scratch_.data(), n, sig);
+    return Latin1(info.Env(), reinterpret_cast<uint8_t*>(sig), kSigLen);
+  }
+
+  Napi::Value Unsign(const Napi::CallbackInfo& info) {
+    size_t n;
+    if (info.Length() < 1 || !ReadUtf8(info.Env(), info[0], &scratch_, &n)) {
+      return TypeError(info.Env(), "signed value must be a string");
+    }
+    if (!IsAscii(scratch_.data(), n)) return info.Env().Undefined();
+    long value_len = ring_.Unsign(scratch_.data(), n);
+    if (value_len < 0) return info.Env().Null();
+    return Latin1(info.Env(), scratch_.data(), size_t(value_len));
+  }
+
+  Napi::Value Extract(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    uint8_t name[256];
+    size_t name_len = 0;
+    if (info.Length() < 2 ||
+        napi_get_value_string_utf8(env, info[1], reinterpret_cast<char*>(name), sizeof name,
+                                   &name_len) != napi_ok) {
+      return TypeError(env, "name must be a string");
+    }
+    // Long or non-ASCII names are legal but rare: the JS path handles them.
+    if (name_len + kUtf8Slack >= sizeof name - 1 || !IsAscii(name, name_len)) {
+      return env.Undefined();
+    }
+    size_t len;
+    if (!ReadUtf8(env, info[0], &scratch_, &len)) return TypeError(env, "header must be a string");
+    size_t start = 0;
+    size_t vlen = 0;
+    switch (FindCookie(scratch_.data(), len, name, name_len, &start, &vlen)) {
+      case Found::kAbsent:
+        return env.Null();
+      case Found::kNonAscii:
+        return env.Undefined();
+      case Found::kValue:
+        break;
+    }
+    uint8_t* value = scratch_.data() + start;
+    bool decoded = false;
+    if (std::memchr(value, '%', vlen) != nullptr) {
+      // Decoding in place would destroy the raw value that a failed decode
+      // must fall back to, so decode to the scratch tail (room was reserved).
+      if (scratch_.size() < len + vlen) {
+        scratch_.resize(len + vlen);
+        value = scratch_.data() + start;
+      }
+      uint8_t* out = scratch_.data() + len;
+      long d = PercentDecode(value, vlen, out);
+      if (d >= 0) {
+        value = out;
+        vlen = size_t(d);
+        decoded = true;
+      }
+    }
+    if (vlen < 2 || value[0] != 's' || value[1] != ':') return env.Null();
+    long id_len = ring_.Unsign(value + 2, vlen - 2);
+    if (id_len < 0) return env.Null();
+    if (!decoded) return Latin1(env, value + 2, size_t(id_len));
+    // Decoded bytes are valid UTF-8 (PercentDecode rejects anything else).
+    return Napi::String::New(env, reinterpret_cast<const char*>(value + 2), size_t(id_len));
+  }
+
+  KeyRing ring_;
+  std::vector<uint8_t> scratch_;
+};
+
+class Sealer : public Napi::ObjectWrap<Sealer> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "Sealer",
+                       {InstanceMethod<&Sealer::Seal>("seal"),
+                        InstanceMethod<&Sealer::Open>("open")});
+  }
+
+  // (keys: Buffer[], ids: number[]) with ids computed by keys.ts's keyId().
+  explicit Sealer(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sealer>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsArray()) {
+      TypeError(env, "keys and ids must be arrays");
+      return;
+    }
+    Napi::Array keys = info[0].As<Napi::Array>();
+    Napi::Array ids = info[1].As<Napi::Array>();
+    if (keys.Length() == 0 || keys.Length() != ids.Length()) {
+      TypeError(env, "need one id per key, and at least one key");
+      return;
+    }
+    for (uint32_t i = 0; i < keys.Length(); i++) {
+      const uint8_t* p;
+      size_t n;
+      Napi::Value id = ids.Get(i);
+      if (!ReadBytes(env, keys.Get(i), &p, &n) || n != 32 || !id.IsNumber()) {
+        TypeError(env, "AEAD keys must be 32 bytes with a numeric id");
+        return;
+      }
+      if (!ring_.Add(p, id.As<Napi::Number>().Uint32Value())) {
+        TypeError(env, "AEAD key rejected (duplicate id?)");
+        return;
+      }
+    }
+  }
+
+ private:
+  // (plaintext, expiresAt, aad?) -> Buffer
+  Napi::Value Seal(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const uint8_t* pt;
+    size_t pt_len;
+    const uint8_t* aad;
+    size_t aad_len;
+    uint64_t expires_at;
+    if (info.Length() < 2 || !ReadBytes(env, info[0], &pt, &pt_len) ||
+        !ReadTime(info[1], &expires_at) || !ReadOptionalBytes(info, 2, &aad, &aad_len)) {
+      return TypeError(env, "seal(plaintext, expiresAt, aad?) got bad arguments");
+    }
+    uint8_t nonce[kSealNonce];
+    if (RAND_bytes(nonce, sizeof nonce) != 1) {
+      Napi::Error::New(env, "RAND_bytes failed").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    napi_value buf;
+    void* data;
+    if (napi_create_buffer(env, pt_len + kSealOverhead, &data, &buf) != napi_ok) {
+      return env.Undefined();
+    }
+    if (!ring_.Seal(pt, pt_len, expires_at, aad, aad_len, nonce, static_cast<uint8_t*>(data))) {
+      Napi::Error::New(env, "AES-256-GCM seal failed").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return Napi::Value(env, buf);
+  }
+
+  // (envelope, aad?) -> Buffer | null; the wrapper reads expiresAt itself.
+  Napi::Value Open(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    const uint8_t* envl;
+    size_t len;
+    const uint8_t* aad;
+    size_t aad_len;
+    if (info.Length() < 1 || !ReadBytes(env, info[0], &envl, &len) ||
+        !ReadOptionalBytes(info, 1, &aad, &aad_len)) {
+      return TypeError(env, "open(envelope, aad?) got bad arguments");
+    }
+    uint64_t expires_at;
+    long pt_len = ring_.Check(envl, len, &expires_at);
+    if (pt_len < 0) return env.Null();
+    napi_value buf;
+    void* data;
+    if (napi_create_buffer(env, size_t(pt_len), &data, &buf) != napi_ok) return env.Undefined();
+    uint8_t dummy = 0;
+    uint8_t* out = pt_len == 0 || data == nullptr ? &dummy : static_cast<uint8_t*>(data);
+    if (!ring_.Open(envl, len, aad, aad_len, out)) return env.Null();
+    return Napi::Value(env, buf);
+  }
+
+  AeadRing ring_;
+};
+
+// (body, expiresAt, createdAt) -> Buffer
+Napi::Value Frame(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint8_t* body;
+  size_t len;
+  uint64_t expires_at;
+  uint64_t created_at;
+  if (info.Length() < 3 || !ReadBytes(env, info[0], &body, &len) ||
+      !ReadTime(info[1], &expires_at) || !ReadTime(info[2], &created_at) || len > 0xffffffffu) {
+    return TypeError(env, "frame(body, expiresAt, createdAt) got bad arguments");
+  }
+  napi_value buf;
+  void* data;
+  if (napi_create_buffer(env, kFrameHeader + len, &data, &buf) != napi_ok) return env.Undefined();
+  uint8_t* out = static_cast<uint8_t*>(data);
+  WriteFrameHeader(out, uint32_t(len), expires_at, created_at);
+  if (len > 0) std::memcpy(out + kFrameHeader, body, len);
+  return Napi::Value(env, buf);
+}
+
+// (buf, times: Float64Array(2)) -> boolean; on success times = [expiresAt, createdAt].
+// Filling a caller-owned array avoids building an object in C++.
+Napi::Value Unframe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint8_t* buf;
+  size_t len;
+  if (info.Length() < 2 || !ReadBytes(env, info[0], &buf, &len) ||
+      !info[1].IsTypedArray()) {
+    return TypeError(env, "unframe(buf, times) got bad arguments");
+  }
+  napi_typedarray_type type;
+  size_t n;
+  void* p;
+  if (napi_get_typedarray_info(env, info[1], &type, &n, &p, nullptr, nullptr) != napi_ok ||
+      type != napi_float64_array || n < 2) {
+    return TypeError(env, "times must be a Float64Array(2)");
+  }
+  uint64_t e;
+  uint64_t c;
+  if (!ReadFrame(buf, len, &e, &c)) return Napi::Boolean::New(env, false);
+  double* times = static_cast<double*>(p);
+  times[0] = double(e);
+  times[1] = double(c);
+  return Napi::Boolean::New(env, true);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Signer", Signer::Init(env));
+  exports.Set("Sealer", Sealer::Init(env));
+  exports.Set("frame", Napi::Function::New<Frame>(env, "frame"));
+  exports.Set("unframe", Napi::Function::New<Unframe>(env, "unframe"));
+  return exports;
+}
+
+}  // namespace
+}  // namespace hotsession
+
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
+  return hotsession::Init(env, exports);
+}
+
+NODE_API_MODULE(hotsession, InitAddon)

@@ -1,0 +1,204 @@
+import * as path from 'node:path';
+import { debuglog } from 'node:util';
+import { jsCodec } from './js';
+import { keyId } from './keys';
+import { FRAME_HEADER, MAX_TIME } from './layout';
+import type { Codec, Frame, Opened, Sealer, Signer } from './types';
+
+/**
+ * The native codec: a thin, validating wrapper around the addon built from
+ * `native/`. The addon never sees an argument of the wrong type (a wrong type
+ * in C++ is a crash, in JS an exception), and wherever its byte-level view
+ * cannot decide (non-ASCII strings, whose UTF-16 details matter) it returns
+ * `undefined` and the JS codec answers, so both paths agree on every input.
+ */
+
+interface NativeSigner {
+  sign(value: string): string;
+  unsign(signed: string): string | null | undefined;
+  extract(header: string, name: string): string | null | undefined;
+}
+
+interface NativeSealer {
+  seal(plaintext: Uint8Array, expiresAt: number, aad?: Uint8Array): Buffer;
+  open(envelope: Uint8Array, aad?: Uint8Array): Buffer | null;
+}
+
+interface Addon {
+  Signer: new (secrets: Buffer[]) => NativeSigner;
+  Sealer: new (keys: Buffer[], ids: number[]) => NativeSealer;
+  frame(body: Uint8Array, expiresAt: number, createdAt: number): Buffer;
+  unframe(buf: Uint8Array, times: Float64Array): boolean;
+}
+
+const debug = debuglog('hotsession');
+/** Package root: this file is dist/codec/native.js. */
+const ROOT = path.join(__dirname, '..', '..');
+
+function checkTime(t: unknown, what: string): void {
+  if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t > MAX_TIME) {
+    throw new RangeError(`${what} must be an integer ms timestamp in [0, 2^53)`);
+  }
+}
+
+function checkBytes(b: unknown, what: string): void {
+  if (!(b instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array`);
+}
+
+function checkAad(aad: unknown): void {
+  if (aad !== undefined && !(aad instanceof Uint8Array)) throw new TypeError('aad must be a Uint8Array');
+}
+
+function checkString(s: unknown, what: string): void {
+  if (typeof s !== 'string') throw new TypeError(`${what} must be a string`);
+}
+
+class NativeSignerWrap implements Signer {
+  readonly #native: NativeSigner;
+  readonly #secrets: readonly (string | Buffer)[];
+  #js: Signer | undefined;
+
+  constructor(addon: Addon, secrets: readonly (string | Buffer)[]) {
+    if (!Array.isArray(secrets) || secrets.length === 0) {
+      throw new TypeError('at least one secret is required');
+    }
+    const bufs = secrets.map((s) => {
+      if (typeof s === 'string') return Buffer.from(s, 'utf8');
+      if (Buffer.isBuffer(s)) return s;
+      throw new TypeError('secrets must be strings or Buffers');
+    });
+    this.#native = new addon.Signer(bufs);
+    this.#secrets = secrets.slice();
+    this.#js = undefined;
+  }
+
+  /** The JS signer over the same secrets, for inputs only UTF-16 semantics decide. */
+  #fallback(): Signer {
+    return (this.#js ??= jsCodec.createSigner(this.#secrets));
+  }
+
+  sign(value: string): string {
+    checkString(value, 'value');
+    return value + '.' + this.#native.sign(value);
+  }
+
+  unsign(signed: string): string | null {
+    checkString(signed, 'signed value');
+    const r = this.#native.unsign(signed);
+    return r === undefined ? this.#fallback().unsign(signed) : r;
+  }
+
+  extract(cookieHeader: string, name: string): string | null {
+    checkString(cookieHeader, 'cookie header');
+    checkString(name, 'cookie name');
+    const r = this.#native.extract(cookieHeader, name);
+    return r === undefined ? this.#fallback().extract(cookieHeader, name) : r;
+  }
+}
+
+/** Big-endian u64 at `offset`; the addon already rejected values past 2^53 - 1. */
+function readTime(b: Uint8Array, offset: number): number {
+  const hi = b[offset]! * 0x1000000 + ((b[offset + 1]! << 16) | (b[offset + 2]! << 8) | b[offset + 3]!);
+  const lo = b[offset + 4]! * 0x1000000 + ((b[offset + 5]! << 16) | (b[offset + 6]! << 8) | b[offset + 7]!);
+  return hi * 0x100000000 + lo;
+}
+
+class NativeSealerWrap implements Sealer {
+  readonly keyIds: readonly number[];
+  readonly #native: NativeSealer;
+
+  constructor(addon: Addon, keys: readonly Buffer[]) {
+    if (!Array.isArray(keys) || keys.length === 0) throw new TypeError('at least one key is required');
+    const ids: number[] = [];
+    for (const key of keys) {
+      if (!Buffer.isBuffer(key) || key.length !== 32) throw new TypeError('AEAD keys must be 32 bytes');
+      const id = keyId(key);
+      if (ids.includes(id)) throw new TypeError('two keys share an id (duplicate key?)');
+      ids.push(id);
+    }
+    this.#native = new addon.Sealer(keys.slice(), ids);
+    this.keyIds = ids;
+  }
+
+  seal(plaintext: Uint8Array, expiresAt: number, aad?: Uint8Array): Buffer {
+    checkBytes(plaintext, 'plaintext');
+    checkTime(expiresAt, 'expiresAt');
+    checkAad(aad);
+    return this.#native.seal(plaintext, expiresAt, aad);
+  }
+
+  open(envelope: Uint8Array, aad?: Uint8Array): Opened | null {
+    checkBytes(envelope, 'envelope');
+    checkAad(aad);
+    const plaintext = this.#native.open(envelope, aad);
+    return plaintext === null ? null : { plaintext, expiresAt: readTime(envelope, 5) };
+  }
+}
+
+function makeCodec(addon: Addon): Codec {
+  // One scratch array for unframe's two times: filled by C++, read at once.
+  const times = new Float64Array(2);
+  return {
+    native: true,
+    createSigner: (secrets) => new NativeSignerWrap(addon, secrets),
+    frame(body: Uint8Array, expiresAt: number, createdAt: number): Buffer {
+      checkBytes(body, 'body');
+      checkTime(expiresAt, 'expiresAt');
+      checkTime(createdAt, 'createdAt');
+      if (body.length > 0xffffffff) throw new RangeError('record body too large');
+      return addon.frame(body, expiresAt, createdAt);
+    },
+    unframe(buf: Uint8Array): Frame | null {
+      checkBytes(buf, 'record');
+      if (!addon.unframe(buf, times)) return null;
+      return { body: buf.subarray(FRAME_HEADER), expiresAt: times[0]!, createdAt: times[1]! };
+    },
+    createSealer: (keys) => new NativeSealerWrap(addon, keys),
+  };
+}
+
+/**
+ * A cheap known-answer check at load: an addon built against a mismatched
+ * OpenSSL would load fine and then sign wrongly, logging every user out.
+ */
+function selfTest(codec: Codec): boolean {
+  const secret = 'hotsession self-test';
+  const value = 'a.b/c+d';
+  return codec.createSigner([secret]).sign(value) === jsCodec.createSigner([secret]).sign(value) &&
+    jsCodec.unframe(codec.frame(Buffer.from([1, 2, 3]), 7, 5))?.expiresAt === 7;
+}
+
+let warned = false;
+
+function warnOnce(reason: string): void {
+  debug('native addon unavailable: %s', reason);
+  if (warned) return;
+  warned = true;
+  process.emitWarning(`hotsession: native addon not loaded (${reason}); using the JS codec`, {
+    code: 'HOTSESSION_NATIVE_UNAVAILABLE',
+  });
+}
+
+let cached: Codec | null | undefined;
+
+/** The native codec, or null (with one warning per process) when the addon cannot load. */
+export function loadNativeCodec(): Codec | null {
+  if (cached !== undefined) return cached;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const load = require('node-gyp-build') as (dir: string) => Addon;
+    const codec = makeCodec(load(ROOT));
+    if (!selfTest(codec)) {
+      warnOnce('self-test failed: the addon disagrees with the JS codec');
+      cached = null;
+    } else {
+      debug('native codec loaded');
+      cached = codec;
+    }
+  } catch (err) {
+    const msg = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+    warnOnce(msg);
+    cached = null;
+  }
+  return cached;
+}
