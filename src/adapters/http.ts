@@ -1,0 +1,238 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { debuglog } from 'node:util';
+import { SessionManager } from '../core/manager';
+import type { SessionOptions } from '../core/options';
+import type { Session, SessionData } from '../core/session';
+import { codes, HotsessionError } from '../errors';
+import type { AnyStore, MaybePromise } from '../stores/types';
+
+const debug = debuglog('hotsession');
+
+/** Options of the node:http middleware. */
+export interface HttpSessionOptions extends SessionOptions {
+  /**
+   * Status sent when the store fails and no `next` takes the error. The body
+   * never carries the store's message.
+   * @default 503
+   */
+  errorStatus?: number;
+  /** Called with every store error (for logging); the response is handled either way. */
+  onError?: (err: Error, req: IncomingMessage) => void;
+}
+
+/** Connect-style middleware. `next(err)` receives store errors. */
+export type Middleware = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
+
+/** One named session and the store behind it. */
+export interface NamedStore {
+  name: string;
+  store: AnyStore;
+}
+
+const kSessions = Symbol('hotsession.sessions');
+
+interface Loaded {
+  names: readonly string[];
+  sessions: Session<any>[];
+}
+
+type WithSessions = IncomingMessage & { [kSessions]?: Loaded };
+
+/**
+ * The session loaded by `sessions()` for this request. Synchronous: the
+ * middleware has loaded it before calling `next`.
+ */
+export function getSession<Data extends SessionData = SessionData>(req: IncomingMessage): Session<Data> {
+  const loaded = (req as WithSessions)[kSessions];
+  if (loaded === undefined) throw new HotsessionError(codes.OPTIONS, 'no session on this request: is the sessions() middleware installed before this handler?');
+  return loaded.sessions[0] as Session<Data>;
+}
+
+/** The session named `name` loaded by `sessionsMany()` / `sessionsManyStores()`. */
+export function getSessionMany<Data extends SessionData = SessionData>(req: IncomingMessage, name: string): Session<Data> {
+  const loaded = (req as WithSessions)[kSessions];
+  const i = loaded === undefined ? -1 : loaded.names.indexOf(name);
+  if (i === -1) throw new HotsessionError(codes.OPTIONS, `no session named ${JSON.stringify(name)} on this request`);
+  return loaded!.sessions[i] as Session<Data>;
+}
+
+/** Middleware for one named session in one store (gin's `sessions.Sessions(name, store)`). */
+export function sessions(name: string, store: AnyStore, options: HttpSessionOptions): Middleware {
+  return sessionsManyStores([{ name, store }], options);
+}
+
+/** Middleware for several named sessions in one store. */
+export function sessionsMany(names: readonly string[], store: AnyStore, options: HttpSessionOptions): Middleware {
+  return sessionsManyStores(names.map((name) => ({ name, store })), options);
+}
+
+/** Middleware for several named sessions, each in its own store. */
+export function sessionsManyStores(entries: readonly NamedStore[], options: HttpSessionOptions): Middleware {
+  if (!Array.isArray(entries) || entries.length === 0) throw new HotsessionError(codes.OPTIONS, 'at least one { name, store } is required');
+  const managers = entries.map((e) => new SessionManager(e.name, e.store, options));
+  const names = entries.map((e) => e.name);
+  if (new Set(names).size !== names.length) throw new HotsessionError(codes.OPTIONS, 'session names must be distinct');
+  const errorStatus = options.errorStatus ?? 503;
+  const onError = options.onError;
+
+  const fail = (err: unknown, req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): void => {
+    const error = storeError(err);
+    debug('store error: %s', (err as Error)?.message);
+    onError?.(error, req);
+    if (next !== undefined) return next(error);
+    if (!res.headersSent) {
+      res.statusCode = errorStatus;
+      res.setHeader('content-type', 'text/plain; charset=utf-8');
+    }
+    res.end('Service Unavailable');
+  };
+
+  return function hotsession(req, res, next) {
+    const header = req.headers.cookie;
+    if (managers.length === 1) {
+      let loaded: MaybePromise<Session<any>>;
+      try {
+        loaded = managers[0]!.load(header);
+      } catch (err) {
+        return fail(err, req, res, next);
+      }
+      if (loaded instanceof Promise) {
+        loaded.then((s) => start(req, res, next, managers, names, [s], errorStatus, onError), (err) => fail(err, req, res, next));
+      } else {
+        start(req, res, next, managers, names, [loaded], errorStatus, onError);
+      }
+      return;
+    }
+    const all = managers.map((m) => m.load(header));
+    if (all.some((s) => s instanceof Promise)) {
+      Promise.all(all).then((list) => start(req, res, next, managers, names, list, errorStatus, onError), (err) => fail(err, req, res, next));
+    } else {
+      start(req, res, next, managers, names, all as Session<any>[], errorStatus, onError);
+    }
+  };
+}
+
+function storeError(err: unknown): HotsessionError {
+  if (err instanceof HotsessionError && (err as { status?: number }).status !== undefined) return err;
+  const e = err instanceof HotsessionError ? err : new HotsessionError(codes.STORE, 'session store unavailable', { cause: err });
+  // Express and connect read `status`; `expose: false` keeps the message out of responses.
+  Object.assign(e, { status: 503, statusCode: 503, expose: false });
+  return e;
+}
+
+function start(
+  req: IncomingMessage, res: ServerResponse, next: ((err?: unknown) => void) | undefined,
+  managers: SessionManager[], names: readonly string[], list: Session<any>[],
+  errorStatus: number, onError: HttpSessionOptions['onError'],
+): void {
+  (req as WithSessions)[kSessions] = { names, sessions: list };
+  hookResponse(req, res, managers, list, errorStatus, onError);
+  if (next !== undefined) next();
+}
+
+/** Replaces earlier Set-Cookie values for the same cookie name; keeps everybody else's. */
+function setCookies(res: ServerResponse, values: readonly string[]): void {
+  if (values.length === 0 || res.headersSent) return;
+  const prev = res.getHeader('set-cookie');
+  if (prev === undefined) {
+    res.setHeader('set-cookie', values.length === 1 ? values[0]! : [...values]);
+    return;
+  }
+  const names = values.map((v) => v.slice(0, v.indexOf('=') + 1));
+  const kept = (Array.isArray(prev) ? prev : [String(prev)]).filter((v) => !names.some((n) => v.startsWith(n)));
+  res.setHeader('set-cookie', [...kept, ...values]);
+}
+
+/**
+ * Saves modified sessions before the response goes out, the way
+ * express-session does: `end` waits for the store's acknowledgement, then
+ * sets the cookie and sends. A response that streams (headers flushed by
+ * `write`) gets its cookie when the headers go out and its store write
+ * awaited before `end` completes.
+ */
+function hookResponse(
+  req: IncomingMessage, res: ServerResponse, managers: SessionManager[], list: Session<any>[],
+  errorStatus: number, onError: HttpSessionOptions['onError'],
+): void {
+  const end = res.end;
+  const writeHead = res.writeHead;
+  // 0: open, 1: headers went out early (streaming), 2: end in progress
+  let phase = 0;
+  let early: Promise<void>[] | null = null;
+
+  for (const s of list) s._sink = (values) => setCookies(res, values);
+
+  const prepareAll = (): { headers: string[]; writes: Promise<void>[] | null } => {
+    const headers: string[] = [];
+    let writes: Promise<void>[] | null = null;
+    for (let i = 0; i < list.length; i++) {
+      const m = managers[i]!;
+      const s = list[i]!;
+      const p = m.prepare(s);
+      for (const h of m.takePending(s)) headers.push(h);
+      for (const h of p.headers) headers.push(h);
+      if (p.write instanceof Promise) (writes ??= []).push(p.write);
+    }
+    return { headers, writes };
+  };
+
+  res.writeHead = function (this: ServerResponse, ...args: unknown[]) {
+    if (phase === 0) {
+      phase = 1;
+      try {
+        const { headers, writes } = prepareAll();
+        setCookies(res, headers);
+        early = writes;
+      } catch (err) {
+        onError?.(err as Error, req);
+        debug('session commit failed while headers were sent: %s', (err as Error).message);
+      }
+    }
+    return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
+  } as typeof res.writeHead;
+
+  res.end = function (this: ServerResponse, ...args: unknown[]) {
+    if (phase === 2) return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
+    const streamed = phase === 1;
+    phase = 2;
+    let writes: Promise<void>[] | null;
+    let headers: string[] = [];
+    try {
+      if (streamed) {
+        writes = early;
+      } else {
+        ({ headers, writes } = prepareAll());
+      }
+    } catch (err) {
+      failResponse(err as Error);
+      return res;
+    }
+    if (writes === null) {
+      setCookies(res, headers);
+      return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
+    }
+    Promise.all(writes).then(
+      () => {
+        setCookies(res, headers);
+        (end as (...a: unknown[]) => ServerResponse).apply(res, args);
+      },
+      (err: Error) => failResponse(err),
+    );
+    return res;
+  } as typeof res.end;
+
+  function failResponse(err: Error): void {
+    onError?.(err, req);
+    debug('session save failed: %s', err.message);
+    if (res.headersSent) {
+      // The client already has part of a response that promised a saved session.
+      res.destroy(err);
+      return;
+    }
+    res.removeHeader('set-cookie');
+    res.removeHeader('content-length');
+    res.statusCode = errorStatus;
+    res.setHeader('content-type', 'text/plain; charset=utf-8');
+    (end as (chunk: string) => ServerResponse).call(res, 'Service Unavailable');
+  }
+}

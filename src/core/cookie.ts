@@ -1,0 +1,138 @@
+import { codes, HotsessionError } from '../errors';
+
+/** Attributes of the session cookie. */
+export interface CookieOptions {
+  /** @default '/' */
+  path?: string;
+  /** @default undefined (host-only cookie) */
+  domain?: string;
+  /**
+   * Lifetime in milliseconds. Negative deletes the session now (cookie cleared,
+   * record destroyed). Absent: a browser-session cookie.
+   * @default undefined
+   */
+  maxAge?: number;
+  /** @default false */
+  secure?: boolean;
+  /** @default true */
+  httpOnly?: boolean;
+  /** @default 'lax' */
+  sameSite?: 'strict' | 'lax' | 'none' | false;
+  /** CHIPS partitioned cookie. @default false */
+  partitioned?: boolean;
+  /** @default undefined */
+  priority?: 'low' | 'medium' | 'high';
+}
+
+/** CookieOptions with defaults applied and every field validated. */
+export interface ResolvedCookieOptions {
+  path: string;
+  domain: string | undefined;
+  maxAge: number | undefined;
+  secure: boolean;
+  httpOnly: boolean;
+  sameSite: 'strict' | 'lax' | 'none' | false;
+  partitioned: boolean;
+  priority: 'low' | 'medium' | 'high' | undefined;
+}
+
+// RFC 6265 4.1.1: a cookie-name is an RFC 7230 token.
+const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// RFC 6265 4.1.1 cookie-octet: no CTLs, whitespace, DQUOTE, comma, semicolon or backslash.
+const VALUE_RE = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*$/;
+// RFC 1034 labels; a leading dot is tolerated as browsers ignore it.
+const DOMAIN_RE = /^\.?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+// RFC 6265 path-value: any CHAR except CTLs or ';'.
+const PATH_RE = /^[\x20-\x3a\x3c-\x7e]+$/;
+
+function invalid(message: string): HotsessionError {
+  return new HotsessionError(codes.COOKIE_INVALID, message);
+}
+
+/** Throws unless `name` is a valid cookie name. */
+export function assertCookieName(name: string): void {
+  if (typeof name !== 'string' || !TOKEN_RE.test(name)) throw invalid(`invalid cookie name ${JSON.stringify(name)}`);
+}
+
+/** Merges and validates cookie options; throws a coded error on anything that could inject. */
+export function resolveCookieOptions(name: string, input: CookieOptions = {}, base?: ResolvedCookieOptions): ResolvedCookieOptions {
+  const o: ResolvedCookieOptions = base
+    ? { ...base }
+    : { path: '/', domain: undefined, maxAge: undefined, secure: false, httpOnly: true, sameSite: 'lax', partitioned: false, priority: undefined };
+  if ('path' in input && input.path !== undefined) {
+    if (typeof input.path !== 'string' || !PATH_RE.test(input.path)) throw invalid(`invalid cookie path ${JSON.stringify(input.path)}`);
+    o.path = input.path;
+  }
+  if ('domain' in input) {
+    if (input.domain !== undefined && (typeof input.domain !== 'string' || !DOMAIN_RE.test(input.domain))) {
+      throw invalid(`invalid cookie domain ${JSON.stringify(input.domain)}`);
+    }
+    o.domain = input.domain;
+  }
+  if ('maxAge' in input) {
+    if (input.maxAge !== undefined && (typeof input.maxAge !== 'number' || !Number.isFinite(input.maxAge))) {
+      throw invalid('cookie maxAge must be a finite number of milliseconds');
+    }
+    o.maxAge = input.maxAge === undefined ? undefined : Math.floor(input.maxAge);
+  }
+  if (input.secure !== undefined) o.secure = Boolean(input.secure);
+  if (input.httpOnly !== undefined) o.httpOnly = Boolean(input.httpOnly);
+  if (input.partitioned !== undefined) o.partitioned = Boolean(input.partitioned);
+  if (input.sameSite !== undefined) {
+    const s = input.sameSite;
+    if (s !== false && s !== 'strict' && s !== 'lax' && s !== 'none') throw invalid(`invalid sameSite ${JSON.stringify(s)}`);
+    o.sameSite = s;
+  }
+  if ('priority' in input) {
+    const p = input.priority;
+    if (p !== undefined && p !== 'low' && p !== 'medium' && p !== 'high') throw invalid(`invalid priority ${JSON.stringify(p)}`);
+    o.priority = p;
+  }
+  if (o.sameSite === 'none' && !o.secure) throw invalid('sameSite "none" requires secure: true (browsers reject it otherwise)');
+  if (o.partitioned && !o.secure) throw invalid('partitioned cookies require secure: true');
+  if (name.startsWith('__Host-') && (!o.secure || o.path !== '/' || o.domain !== undefined)) {
+    throw invalid('a __Host- cookie requires secure: true, path "/" and no domain');
+  }
+  if (name.startsWith('__Secure-') && !o.secure) throw invalid('a __Secure- cookie requires secure: true');
+  return o;
+}
+
+const PRIORITY = { low: 'Low', medium: 'Medium', high: 'High' } as const;
+const SAME_SITE = { strict: 'Strict', lax: 'Lax', none: 'None' } as const;
+
+/**
+ * The attribute tail (`; Path=/; HttpOnly; ...`) for options and an absolute
+ * expiry; computed per response because Expires moves with time.
+ */
+export function cookieAttributes(o: ResolvedCookieOptions, expiresAt: number | undefined): string {
+  let s = '; Path=' + o.path;
+  if (expiresAt !== undefined) {
+    // Rounded up: a positive lifetime must never serialize as Max-Age=0 (which deletes).
+    const seconds = Math.max(0, Math.ceil((expiresAt - Date.now()) / 1000));
+    s += '; Max-Age=' + seconds + '; Expires=' + new Date(expiresAt).toUTCString();
+  }
+  if (o.domain !== undefined) s += '; Domain=' + o.domain;
+  if (o.httpOnly) s += '; HttpOnly';
+  if (o.secure) s += '; Secure';
+  if (o.partitioned) s += '; Partitioned';
+  if (o.priority !== undefined) s += '; Priority=' + PRIORITY[o.priority];
+  if (o.sameSite !== false) s += '; SameSite=' + SAME_SITE[o.sameSite];
+  return s;
+}
+
+/** A full Set-Cookie value; the value must already be cookie-safe. */
+export function serializeCookie(name: string, value: string, o: ResolvedCookieOptions, expiresAt: number | undefined): string {
+  if (!VALUE_RE.test(value)) throw invalid('cookie value contains characters not allowed by RFC 6265');
+  return name + '=' + value + cookieAttributes(o, expiresAt);
+}
+
+/** A Set-Cookie value that makes the browser drop the cookie. */
+export function clearCookie(name: string, o: ResolvedCookieOptions): string {
+  let s = name + '=; Path=' + o.path + '; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT';
+  if (o.domain !== undefined) s += '; Domain=' + o.domain;
+  if (o.httpOnly) s += '; HttpOnly';
+  if (o.secure) s += '; Secure';
+  if (o.partitioned) s += '; Partitioned';
+  if (o.sameSite !== false) s += '; SameSite=' + SAME_SITE[o.sameSite];
+  return s;
+}

@@ -1,0 +1,45 @@
+/**
+ * One registry of every error hotsession throws or rejects with.
+ * Codes are stable and never reused: match on `err.code`, not on messages.
+ */
+
+/** Base class of every error hotsession creates. */
+export class HotsessionError extends Error {
+  /** Stable machine-readable code, `HOTSESSION_ERR_*`. */
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'HotsessionError';
+    this.code = code;
+  }
+}
+
+/** The stable codes. Add new ones at the end; never rename or reuse one. */
+export const codes = {
+  /** An option passed to a constructor or to `session.options()` is invalid. */
+  OPTIONS: 'HOTSESSION_ERR_OPTIONS',
+  /** A cookie name, value or attribute would inject into the Set-Cookie header. */
+  COOKIE_INVALID: 'HOTSESSION_ERR_COOKIE_INVALID',
+  /** A sealed/signed cookie would exceed the browser's 4096-byte limit. */
+  COOKIE_TOO_LARGE: 'HOTSESSION_ERR_COOKIE_TOO_LARGE',
+  /** A backend operation did not complete within the store's timeout. */
+  STORE_TIMEOUT: 'HOTSESSION_ERR_STORE_TIMEOUT',
+  /** Too many writes are already waiting for the backend. */
+  QUEUE_FULL: 'HOTSESSION_ERR_QUEUE_FULL',
+  /** The store was closed. */
+  STORE_CLOSED: 'HOTSESSION_ERR_STORE_CLOSED',
+  /** A record is larger than the backend accepts. */
+  RECORD_TOO_LARGE: 'HOTSESSION_ERR_RECORD_TOO_LARGE',
+  /** A value cannot be encoded into a session record. */
+  ENCODE: 'HOTSESSION_ERR_ENCODE',
+  /** The backend failed; `cause` holds the driver's error. */
+  STORE: 'HOTSESSION_ERR_STORE',
+} as const;
+
+/** Union of every error code. */
+export type HotsessionErrorCode = (typeof codes)[keyof typeof codes];
+
+/** @internal */
+export function optionsError(message: string): HotsessionError {
+  return new HotsessionError(codes.OPTIONS, message);
+}
