@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import { debuglog } from 'node:util';
 import { jsCodec } from './js';
 import { keyId } from './keys';
-import { FRAME_HEADER, MAX_TIME } from './layout';
+import { FRAME_HEADER, MAX_TIME, SEAL_OVERHEAD } from './layout';
 import type { Codec, Frame, Opened, Sealer, Signer } from './types';
 
 /**
@@ -20,14 +20,14 @@ interface NativeSigner {
 }
 
 interface NativeSealer {
-  seal(plaintext: Uint8Array, expiresAt: number, aad?: Uint8Array): Buffer;
-  open(envelope: Uint8Array, aad?: Uint8Array): Buffer | null;
+  seal(out: Buffer, plaintext: Uint8Array, expiresAt: number, aad?: Uint8Array): void;
+  open(out: Buffer, envelope: Uint8Array, aad?: Uint8Array): boolean;
 }
 
 interface Addon {
   Signer: new (secrets: Buffer[]) => NativeSigner;
   Sealer: new (keys: Buffer[], ids: number[]) => NativeSealer;
-  frame(body: Uint8Array, expiresAt: number, createdAt: number): Buffer;
+  frame(out: Buffer, body: Uint8Array, expiresAt: number, createdAt: number): void;
   unframe(buf: Uint8Array, times: Float64Array): boolean;
 }
 
@@ -124,14 +124,20 @@ class NativeSealerWrap implements Sealer {
     checkBytes(plaintext, 'plaintext');
     checkTime(expiresAt, 'expiresAt');
     checkAad(aad);
-    return this.#native.seal(plaintext, expiresAt, aad);
+    // Output buffers come from Node's pool (allocUnsafe): far cheaper than a
+    // Buffer created in C++, and the addon overwrites every byte.
+    const out = Buffer.allocUnsafe(SEAL_OVERHEAD + plaintext.length);
+    this.#native.seal(out, plaintext, expiresAt, aad);
+    return out;
   }
 
   open(envelope: Uint8Array, aad?: Uint8Array): Opened | null {
     checkBytes(envelope, 'envelope');
     checkAad(aad);
-    const plaintext = this.#native.open(envelope, aad);
-    return plaintext === null ? null : { plaintext, expiresAt: readTime(envelope, 5) };
+    if (envelope.length < SEAL_OVERHEAD) return null;
+    const plaintext = Buffer.allocUnsafe(envelope.length - SEAL_OVERHEAD);
+    if (!this.#native.open(plaintext, envelope, aad)) return null;
+    return { plaintext, expiresAt: readTime(envelope, 5) };
   }
 }
 
@@ -146,7 +152,9 @@ function makeCodec(addon: Addon): Codec {
       checkTime(expiresAt, 'expiresAt');
       checkTime(createdAt, 'createdAt');
       if (body.length > 0xffffffff) throw new RangeError('record body too large');
-      return addon.frame(body, expiresAt, createdAt);
+      const out = Buffer.allocUnsafe(FRAME_HEADER + body.length);
+      addon.frame(out, body, expiresAt, createdAt);
+      return out;
     },
     unframe(buf: Uint8Array): Frame | null {
       checkBytes(buf, 'record');
