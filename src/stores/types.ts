@@ -13,7 +13,8 @@
  * - `get` never returns a record past the expiry its last `set`/`touch` gave it,
  *   whatever the backend's own eviction does;
  * - "not found" is `null`, never an error; every other failure rejects;
- * - `set` after `destroy` of one id in the same batch wins in call order;
+ * - writes to one id collapse to the last within a batch, but a `destroy`
+ *   is never overridden by a `set`/`touch` of the same batch (logout wins);
  * - `close()` releases connections and timers so the process can exit.
  */
 export type MaybePromise<T> = T | Promise<T>;
