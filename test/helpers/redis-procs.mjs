@@ -1,0 +1,147 @@
+// Real redis-server processes for tests that need their own: a standalone
+// server to kill and restart (fault tests) and a 3-master cluster. Every
+// process listens on a free loopback port, keeps nothing on disk beyond a
+// temp dir, and is killed by the returned handle.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { REQUIRED } from './backends.mjs';
+
+function has(bin) {
+  return spawnSync(bin, ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
+/**
+ * `{ reason }` (pass as a suite's skip) when the redis binaries are missing
+ * and not required; throws when HOTSESSION_REQUIRE_BACKENDS=1.
+ */
+export function redisBinaries(...bins) {
+  const missing = (bins.length ? bins : ['redis-server']).filter((b) => !has(b));
+  if (missing.length === 0) return undefined;
+  const reason = `${missing.join(', ')} not installed (Debian: redis-server, redis-tools)`;
+  if (REQUIRED) throw new Error(`${reason}; HOTSESSION_REQUIRE_BACKENDS=1 requires it`);
+  return { reason };
+}
+
+/** A loopback port nobody listens on right now. */
+export async function freePort() {
+  const srv = net.createServer();
+  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const { port } = srv.address();
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
+/** Sends one inline command and resolves with the raw reply text. */
+export function rawCommand(port, line, timeout = 1000) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    let out = '';
+    s.setTimeout(timeout, () => { s.destroy(); reject(new Error('timeout')); });
+    s.on('connect', () => s.write(line + '\r\n'));
+    s.on('data', (d) => {
+      out += d;
+      // One reply: a simple line, or a bulk string whose length we know.
+      const m = /^\$(\d+)\r\n/.exec(out);
+      if ((m && out.length >= m[0].length + Number(m[1]) + 2) || (!out.startsWith('$') && out.endsWith('\r\n'))) {
+        s.end();
+        resolve(out);
+      }
+    });
+    s.on('error', reject);
+  });
+}
+
+async function waitFor(what, check, ms = 10_000) {
+  const until = Date.now() + ms;
+  let last;
+  while (Date.now() < until) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(50);
+  }
+  throw new Error(`${what} not ready after ${ms} ms${last ? `: ${last.message}` : ''}`);
+}
+
+/**
+ * Starts `redis-server` on `port` (a free one when omitted) with nothing
+ * persisted. Returns { port, url, stop(), restart() }.
+ */
+export async function startRedis({ port, args = [] } = {}) {
+  port ??= await freePort();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hotsession-redis-'));
+  let child = null;
+  const launch = async () => {
+    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args], {
+      stdio: 'ignore',
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.exited = exited;
+    await waitFor(`redis-server :${port}`, async () => {
+      if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
+      return (await rawCommand(port, 'PING')).startsWith('+PONG');
+    });
+  };
+  await launch();
+  const handle = {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    dir,
+    /** Kills the server (SIGKILL: no graceful shutdown, like a crash). */
+    async stop() {
+      if (child === null || child.exitCode !== null || child.signalCode !== null) return;
+      const c = child;
+      c.kill('SIGKILL');
+      await c.exited;
+    },
+    /** Starts it again on the same port. */
+    async restart() {
+      await handle.stop();
+      await launch();
+    },
+    async destroy() {
+      await handle.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return handle;
+}
+
+/**
+ * Starts `n` cluster-enabled redis-servers and joins them into a cluster of
+ * `n` masters (no replicas). Returns { nodes: [{host, port}], stop() }.
+ */
+export async function startCluster(n = 3) {
+  const servers = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const port = await freePort();
+      servers.push(await startRedis({
+        port,
+        args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '5000'],
+      }));
+    }
+    const addrs = servers.map((s) => `127.0.0.1:${s.port}`);
+    const r = spawnSync('redis-cli', ['--cluster', 'create', ...addrs, '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
+    if (r.status !== 0) throw new Error(`redis-cli --cluster create failed: ${r.stderr || r.stdout}`);
+    for (const s of servers) {
+      await waitFor(`cluster node :${s.port}`, async () => (await rawCommand(s.port, 'CLUSTER INFO')).includes('cluster_state:ok'), 20_000);
+    }
+  } catch (err) {
+    for (const s of servers) await s.destroy();
+    throw err;
+  }
+  return {
+    nodes: servers.map((s) => ({ host: '127.0.0.1', port: s.port })),
+    servers,
+    async stop() {
+      for (const s of servers) await s.destroy();
+    },
+  };
+}
