@@ -1,0 +1,224 @@
+import type { Client } from 'memjs';
+import { codes, HotsessionError, optionsError } from '../errors';
+import { batchLimits, ReadBatcher, WriteBatcher, type BatchOptions, type WriteOp } from './batcher';
+import { burst } from './memcached/burst';
+import { memcachedExpiry } from './memcached/expiry';
+import { decodeLegacy } from './memcached/legacy';
+import { ClientPool } from './memcached/pool';
+import type { DecodedRecord, SessionStore } from './types';
+
+export { memcachedExpiry, MAX_RELATIVE_SECONDS } from './memcached/expiry';
+
+/** Options of {@link MemcachedStore}. */
+export interface MemcachedStoreOptions extends BatchOptions {
+  /**
+   * A memjs client to use (the store then uses only this one and never closes it).
+   * Create it with `retries: 0` so a failing server is reported at once.
+   */
+  client?: Client;
+  /**
+   * Servers as memjs reads them: `"host:port,host:port"` (optionally
+   * `user:pass@host:port` for SASL). Keys are spread over the servers by hash.
+   * @default "127.0.0.1:11211"
+   */
+  servers?: string;
+  /**
+   * Key prefix, so several apps (or stores) can share one memcached.
+   * @default "sess:"
+   */
+  prefix?: string;
+  /**
+   * Lifetime (ms) of every record, instead of the one each session asks for
+   * (its cookie's maxAge, or the manager's `ttl`).
+   * @default undefined (the session's own lifetime)
+   */
+  ttl?: number;
+  /**
+   * memjs clients (each one socket per server) used round-robin, one per batch.
+   * Ignored when `client` is given.
+   * @default 2
+   */
+  pool?: number;
+  /**
+   * `'read'`: also read records connect-memcached wrote (express-session JSON),
+   * so an app moving from express-session keeps its logged-in users. Such a
+   * session is rewritten in hotsession's format the next time it changes.
+   * @default undefined (hotsession records only)
+   */
+  legacy?: 'read';
+  /**
+   * Largest item the servers accept (memcached's `-I`, 1 MiB unless changed).
+   * A record that would not fit, with its key and memcached's per-item header,
+   * fails with HOTSESSION_ERR_RECORD_TOO_LARGE before anything is sent.
+   * @default 1_048_576
+   */
+  maxValueSize?: number;
+  /**
+   * Send a failing server's keys to the next server for a while (memjs
+   * failover). Off by default: sessions would then live on two servers and a
+   * user could flip between two versions of one session.
+   * @default false
+   */
+  failover?: boolean;
+}
+
+/** memcached's longest key, in bytes (binary protocol). */
+const MAX_KEY_BYTES = 250;
+/**
+ * Bytes memcached adds to each item besides key and value: its item header
+ * (48), CAS (8), the key's terminator and the value's CRLF, rounded up.
+ */
+const ITEM_OVERHEAD = 64;
+
+type Read = Uint8Array | DecodedRecord;
+
+function asError(err: unknown): Error {
+  if (err instanceof Error) {
+    // memjs reports E2BIG (status 3) only through its message.
+    if (/value too large/i.test(err.message)) return new HotsessionError(codes.RECORD_TOO_LARGE, 'memcached refused the record: larger than its item size limit (-I)', { cause: err });
+    return err;
+  }
+  return new Error(String(err));
+}
+
+/**
+ * Session records in memcached, through memjs.
+ *
+ * Writes of one event-loop turn go out as one burst on one connection per
+ * server (pipelined, one result per op); reads of one id in flight share one
+ * round trip, and the reads of a turn go out as one burst too (memjs has no
+ * multi-get). Records are stored as they are framed, with memcached's own
+ * expiry set from the session's lifetime (rounded up to whole seconds).
+ *
+ * A server that is down fails its requests at once (connection refused) or
+ * after `timeout`; the store reconnects on the next request, so a restarted
+ * memcached is used again without a restart of the app.
+ */
+export class MemcachedStore implements SessionStore {
+  readonly #pool: ClientPool;
+  readonly #prefix: string;
+  readonly #prefixBytes: number;
+  readonly #ttl: number | undefined;
+  readonly #legacy: boolean;
+  readonly #maxValueSize: number;
+  readonly #timeout: number;
+  readonly #writer: WriteBatcher;
+  readonly #reader: ReadBatcher<Read>;
+  #closed = false;
+
+  constructor(options: MemcachedStoreOptions = {}) {
+    if (options === null || typeof options !== 'object') throw optionsError('MemcachedStore options must be an object');
+    const limits = batchLimits(options);
+    const prefix = options.prefix ?? 'sess:';
+    if (typeof prefix !== 'string' || /[\s\x00-\x1f\x7f]/.test(prefix)) throw optionsError('prefix must be a string without spaces or control characters');
+    const ttl = options.ttl;
+    if (ttl !== undefined && (!Number.isFinite(ttl) || ttl <= 0)) throw optionsError('ttl must be a positive number of ms');
+    if (options.legacy !== undefined && options.legacy !== 'read') throw optionsError("legacy must be 'read' or undefined");
+    const maxValueSize = options.maxValueSize ?? 1_048_576;
+    if (!Number.isInteger(maxValueSize) || maxValueSize < 1024) throw optionsError('maxValueSize must be an integer >= 1024 (bytes)');
+    this.#prefix = prefix;
+    this.#prefixBytes = Buffer.byteLength(prefix);
+    if (this.#prefixBytes > MAX_KEY_BYTES - 32) throw optionsError(`prefix must be at most ${MAX_KEY_BYTES - 32} bytes (memcached keys are at most ${MAX_KEY_BYTES})`);
+    this.#ttl = ttl;
+    this.#legacy = options.legacy === 'read';
+    this.#maxValueSize = maxValueSize;
+    this.#timeout = limits.timeout;
+    this.#pool = new ClientPool({
+      client: options.client,
+      servers: options.client === undefined ? options.servers ?? '127.0.0.1:11211' : undefined,
+      size: options.pool ?? 2,
+      timeout: limits.timeout,
+      failover: options.failover === true,
+    });
+    this.#writer = new WriteBatcher((ops) => this.#flush(ops), limits);
+    this.#reader = new ReadBatcher<Read>((ids) => this.#fetch(ids), limits);
+  }
+
+  /** Writes waiting for or in flight to memcached. */
+  get pending(): number {
+    return this.#writer.pending;
+  }
+
+  get(id: string): Read | null | Promise<Read | null> {
+    if (this.#closed) return Promise.reject(new HotsessionError(codes.STORE_CLOSED, 'the store is closed'));
+    // An id memcached cannot hold as a key was never stored: not found.
+    if (!this.#keyFits(id)) return null;
+    return this.#reader.get(id);
+  }
+
+  set(id: string, record: Uint8Array, ttlMs: number): Promise<void> {
+    const bad = this.#checkKey(id);
+    if (bad !== null) return Promise.reject(bad);
+    const size = record.byteLength + this.#prefixBytes + id.length + ITEM_OVERHEAD;
+    if (size > this.#maxValueSize) {
+      return Promise.reject(new HotsessionError(codes.RECORD_TOO_LARGE, `session record of ${record.byteLength} bytes does not fit memcached's item size limit (maxValueSize ${this.#maxValueSize})`));
+    }
+    return this.#writer.enqueue('set', id, record, this.#ttl ?? ttlMs);
+  }
+
+  touch(id: string, ttlMs: number): Promise<void> {
+    const bad = this.#checkKey(id);
+    return bad !== null ? Promise.reject(bad) : this.#writer.enqueue('touch', id, null, this.#ttl ?? ttlMs);
+  }
+
+  destroy(id: string): Promise<void> {
+    // Nothing longer than a key can exist, so there is nothing to remove.
+    if (!this.#keyFits(id)) return Promise.resolve();
+    return this.#writer.enqueue('destroy', id, null, 0);
+  }
+
+  /** Sends queued writes, waits for those in flight, then closes the sockets the store opened. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#writer.close();
+    this.#pool.close();
+  }
+
+  #keyFits(id: string): boolean {
+    return typeof id === 'string' && id.length > 0 && this.#prefixBytes + Buffer.byteLength(id) <= MAX_KEY_BYTES;
+  }
+
+  #checkKey(id: string): Error | null {
+    if (this.#keyFits(id)) return null;
+    return new HotsessionError(codes.OPTIONS, `session id must be 1..${MAX_KEY_BYTES - this.#prefixBytes} bytes to fit a memcached key`);
+  }
+
+  #flush(ops: WriteOp[]): Promise<unknown[]> {
+    const client = this.#pool.next();
+    const prefix = this.#prefix;
+    const keys = ops.map((op) => prefix + op.id);
+    const now = Date.now();
+    return burst(client, keys, this.#timeout, (i, done) => {
+      const op = ops[i]!;
+      const key = keys[i]!;
+      // memjs reports "not found" for touch/delete as success=false: for a
+      // session that is already gone that is the outcome asked for.
+      const cb = (err: unknown): void => done(i, err ? asError(err) : undefined);
+      if (op.kind === 'set') {
+        const r = op.record!;
+        client.set(key, Buffer.from(r.buffer, r.byteOffset, r.byteLength), { expires: memcachedExpiry(op.ttlMs, now) }, cb);
+      } else if (op.kind === 'touch') {
+        client.touch(key, memcachedExpiry(op.ttlMs, now), cb);
+      } else {
+        client.delete(key, cb);
+      }
+    });
+  }
+
+  #fetch(ids: string[]): Promise<ReadonlyArray<Read | null | Error>> {
+    const client = this.#pool.next();
+    const prefix = this.#prefix;
+    const keys = ids.map((id) => prefix + id);
+    return burst(client, keys, this.#timeout, (i, done) => {
+      client.get(keys[i]!, (err, value) => done(i, err ? asError(err) : this.#decode(value)));
+    }) as Promise<ReadonlyArray<Read | null | Error>>;
+  }
+
+  #decode(value: Buffer | null): Read | null {
+    if (value === null || value.length === 0) return null;
+    // A hotsession frame starts with 0x68, JSON with '{': the two never collide.
+    if (this.#legacy && value[0] === 0x7b) return decodeLegacy(value, Date.now());
+    return value;
+  }
+}

@@ -1,0 +1,41 @@
+import type { DecodedRecord } from '../types';
+
+const OPEN_BRACE = 0x7b;
+
+/**
+ * Decodes a record connect-memcached wrote: the express-session object as a
+ * JSON string (the `memcached` driver serialises objects with JSON.stringify).
+ * `cookie` is express-session's cookie state, not session data: it gives the
+ * expiry and is dropped. Anything that is not a JSON object gives null, so a
+ * corrupt legacy record is a fresh session, never an error.
+ */
+export function decodeLegacy(value: Uint8Array, now: number): DecodedRecord | null {
+  if (value.length === 0 || value[0] !== OPEN_BRACE) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8'));
+  } catch {
+    return null;
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
+  const data: Record<string, unknown> = {};
+  let expiresAt = 0;
+  for (const [key, v] of Object.entries(parsed as Record<string, unknown>)) {
+    if (key === 'cookie') {
+      expiresAt = cookieExpiry(v);
+      continue;
+    }
+    // JSON.parse makes "__proto__" an own key; assigning it would replace the prototype.
+    if (key === '__proto__') continue;
+    data[key] = v;
+  }
+  return { data, expiresAt, createdAt: now };
+}
+
+function cookieExpiry(cookie: unknown): number {
+  if (cookie === null || typeof cookie !== 'object') return 0;
+  const expires = (cookie as { expires?: unknown }).expires;
+  if (typeof expires !== 'string' && typeof expires !== 'number') return 0;
+  const t = new Date(expires).getTime();
+  return Number.isFinite(t) && t > 0 ? t : 0;
+}
