@@ -1,0 +1,105 @@
+// Redis goes away and comes back: requests fail fast with 503, the process
+// stays up, the write queue stays bounded, and the store recovers without a
+// restart. Runs against its own redis-server, killed and restarted here.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Redis from 'ioredis';
+import { RedisStore } from 'hotsession/redis';
+import { startHttp } from '../helpers/http-harness.mjs';
+import { Jar, request } from '../helpers/jar.mjs';
+import { redisBinaries, startRedis } from '../helpers/redis-procs.mjs';
+
+const skip = redisBinaries('redis-server');
+const SECRET = 'fault secret';
+
+async function timed(fn) {
+  const t0 = performance.now();
+  const r = await fn();
+  return { r, ms: performance.now() - t0 };
+}
+
+describe('RedisStore when Redis dies and comes back', { skip: skip?.reason ?? false }, () => {
+  let redis;
+  const clients = [];
+  const stores = {};
+  const servers = {};
+  before(async () => {
+    redis = await startRedis();
+    // Two clients: the recommended setting, and ioredis' defaults (20
+    // retries, offline queue on), where only the store's timeout bounds a request.
+    const tuned = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    const defaults = new Redis(redis.url);
+    for (const c of [tuned, defaults]) {
+      c.on('error', () => {}); // connection errors are expected here
+      clients.push(c);
+    }
+    stores.tuned = new RedisStore({ client: tuned, prefix: 'sess:faults:a:', timeout: 500 });
+    stores.defaults = new RedisStore({ client: defaults, prefix: 'sess:faults:b:' });
+    for (const [k, store] of Object.entries(stores)) servers[k] = await startHttp([{ name: 'sid', store }], { secret: SECRET });
+  });
+  after(async () => {
+    for (const s of Object.values(servers)) await s.close();
+    for (const s of Object.values(stores)) await s.close().catch(() => {});
+    for (const c of clients) c.disconnect();
+    await redis?.destroy();
+  });
+
+  test('up: sessions work', async () => {
+    for (const srv of Object.values(servers)) {
+      const jar = new Jar();
+      assert.equal((await request(srv.url, '/set?user=ada', jar)).status, 200);
+      assert.deepEqual((await request(srv.url, '/get?k=user', jar)).body, { value: 'ada' });
+    }
+  });
+
+  test('down: loads and saves answer 503 quickly, the process stays up', async () => {
+    const jars = {};
+    for (const [k, srv] of Object.entries(servers)) {
+      jars[k] = new Jar();
+      await request(srv.url, '/set?user=bob', jars[k]);
+    }
+    await redis.stop();
+    for (const [k, srv] of Object.entries(servers)) {
+      for (let i = 0; i < 3; i++) {
+        // A load with a cookie needs the store: it fails before the handler.
+        const load = await timed(() => request(srv.url, '/get?k=user', jars[k]));
+        assert.equal(load.r.status, 503, `${k}: load`);
+        assert.ok(load.ms < 1500, `${k}: a failed load took ${load.ms.toFixed(0)} ms`);
+        // A fresh session's save fails when the response ends: no cookie is handed out.
+        const save = await timed(() => request(srv.url, '/set?x=1', new Jar()));
+        assert.equal(save.r.status, 503, `${k}: save`);
+        assert.equal(save.r.setCookie.length, 0, `${k}: no cookie for a session that was not saved`);
+        assert.ok(save.ms < 1500, `${k}: a failed save took ${save.ms.toFixed(0)} ms`);
+      }
+    }
+  });
+
+  test('down: the write queue is bounded and says so', async () => {
+    const client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    client.on('error', () => {});
+    clients.push(client);
+    const store = new RedisStore({ client, prefix: 'sess:faults:q:', maxPending: 8, maxBatch: 4, timeout: 300 });
+    const results = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => store.set(`id${i}`, Buffer.from('hx'), 10_000)));
+    const codes = results.map((r) => r.reason?.code);
+    assert.equal(codes.filter((c) => c === 'HOTSESSION_ERR_QUEUE_FULL').length, 12, codes.join());
+    assert.ok(codes.every((c) => c === 'HOTSESSION_ERR_QUEUE_FULL' || c === 'HOTSESSION_ERR_STORE_TIMEOUT' || c === 'HOTSESSION_ERR_STORE'), codes.join());
+    await store.close();
+  });
+
+  test('back: the same stores work again without a restart', async () => {
+    await redis.restart();
+    for (const [k, srv] of Object.entries(servers)) {
+      const jar = new Jar();
+      const until = Date.now() + 15_000;
+      let status = 0;
+      while (Date.now() < until) {
+        status = (await request(srv.url, '/set?user=carol', jar)).status;
+        if (status === 200) break;
+        await sleep(100);
+      }
+      assert.equal(status, 200, `${k}: recovered`);
+      assert.deepEqual((await request(srv.url, '/get?k=user', jar)).body, { value: 'carol' });
+    }
+  });
+});
