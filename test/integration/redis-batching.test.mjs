@@ -1,0 +1,137 @@
+// What batching does on a real Redis: writes of one turn leave in one
+// socket write (one pipeline), reads of one id in flight share a round trip,
+// reads of a turn go as one MGET, batch:false sends each alone. Round trips
+// are counted at the client's socket, not by mocking anything.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import Redis from 'ioredis';
+import { RedisStore } from 'hotsession/redis';
+import { backend, REDIS_URL } from '../helpers/backends.mjs';
+
+const skip = await backend('redis');
+const run = randomBytes(6).toString('hex');
+const record = (n) => Buffer.concat([Buffer.from([0x68, 1, 0, 0]), randomBytes(n)]);
+
+/** A client whose socket writes are counted (one per command sent alone, one per pipeline). */
+async function countedClient() {
+  const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  await client.ping();
+  const stream = client.stream;
+  const write = stream.write;
+  const counter = { writes: 0 };
+  stream.write = function (...args) {
+    counter.writes++;
+    return write.apply(this, args);
+  };
+  return { client, counter };
+}
+
+describe('RedisStore batching on a real Redis', { skip: skip?.reason ?? false }, () => {
+  const open = [];
+  let raw;
+  const make = async (opts = {}) => {
+    const { client, counter } = await countedClient();
+    const prefix = `sess:test:${run}:${open.length}:`;
+    const store = new RedisStore({ client, prefix, ...opts });
+    open.push({ store, client });
+    return { store, counter, prefix };
+  };
+  before(async () => {
+    raw = new Redis(REDIS_URL);
+  });
+  after(async () => {
+    for (const { store, client } of open) {
+      await store.close();
+      await client.quit();
+    }
+    await raw.quit();
+  });
+
+  test('N saves in one turn go out as one pipeline, each acknowledged', async () => {
+    const { store, counter, prefix } = await make();
+    const ids = Array.from({ length: 50 }, (_, i) => `batch${i}`);
+    const values = ids.map(() => record(300));
+    counter.writes = 0;
+    await Promise.all(ids.map((id, i) => store.set(id, values[i], 60_000)));
+    assert.equal(counter.writes, 1, 'one socket write for the whole batch');
+    const stored = await raw.mgetBuffer(ids.map((id) => prefix + id));
+    assert.deepEqual(stored, values);
+    const ttl = await raw.pttl(prefix + ids[0]);
+    assert.ok(ttl > 50_000 && ttl <= 60_000, `PX applied: ${ttl}`);
+  });
+
+  test('gets of one id in flight share one round trip; gets of a turn share one MGET', async () => {
+    const { store, counter } = await make();
+    const value = record(64);
+    await store.set('one', value, 60_000);
+    counter.writes = 0;
+    const same = await Promise.all(Array.from({ length: 10 }, () => store.get('one')));
+    assert.equal(counter.writes, 1);
+    for (const v of same) assert.deepEqual(v, value);
+    counter.writes = 0;
+    const ids = ['one', ...Array.from({ length: 19 }, (_, i) => `absent${i}`)];
+    const many = await Promise.all(ids.map((id) => store.get(id)));
+    assert.equal(counter.writes, 1);
+    assert.deepEqual(many[0], value);
+    assert.deepEqual(many.slice(1), Array(19).fill(null), 'absent is null, not an error');
+  });
+
+  test('batch: false sends every operation alone', async () => {
+    const { store, counter } = await make({ batch: false });
+    counter.writes = 0;
+    await Promise.all(Array.from({ length: 10 }, (_, i) => store.set(`alone${i}`, record(16), 60_000)));
+    assert.equal(counter.writes, 10);
+    counter.writes = 0;
+    await Promise.all(Array.from({ length: 5 }, (_, i) => store.get(`alone${i}`)));
+    assert.equal(counter.writes, 5);
+  });
+
+  test('a destroy in the same turn as a save wins', async () => {
+    const { store, counter, prefix } = await make();
+    await store.set('logout', record(8), 60_000);
+    counter.writes = 0;
+    await Promise.all([store.set('logout', record(8), 60_000), store.destroy('logout'), store.set('logout', record(8), 60_000)]);
+    assert.equal(counter.writes, 1);
+    assert.equal(await raw.exists(prefix + 'logout'), 0);
+  });
+
+  test('values are binary-safe Buffers', async () => {
+    const { store } = await make();
+    const every = Buffer.alloc(256 * 4);
+    for (let i = 0; i < every.length; i++) every[i] = i & 0xff;
+    every[0] = 0x68;
+    await store.set('bytes', new Uint8Array(every), 60_000);
+    const back = await store.get('bytes');
+    assert.ok(Buffer.isBuffer(back));
+    assert.deepEqual(back, every);
+  });
+
+  test('touch sends PEXPIRE; touchAfter skips it while the last extension is recent', async () => {
+    const { store, counter, prefix } = await make();
+    await store.set('t', record(8), 10_000);
+    counter.writes = 0;
+    await store.touch('t', 60_000);
+    assert.equal(counter.writes, 1);
+    assert.ok((await raw.pttl(prefix + 't')) > 50_000);
+
+    const lazy = await make({ touchAfter: 30_000 });
+    await lazy.store.set('t', record(8), 10_000);
+    lazy.counter.writes = 0;
+    assert.equal(lazy.store.touch('t', 60_000), undefined, 'a save just extended it: no round trip');
+    assert.equal(lazy.counter.writes, 0);
+    assert.ok((await raw.pttl(lazy.prefix + 't')) <= 10_000);
+    await lazy.store.destroy('t');
+    await raw.set(lazy.prefix + 'v', record(8), 'PX', 10_000);
+    lazy.counter.writes = 0;
+    await lazy.store.touch('v', 60_000); // never extended by this process
+    assert.equal(lazy.counter.writes, 1);
+    assert.ok((await raw.pttl(lazy.prefix + 'v')) > 50_000);
+  });
+
+  test('bad options fail fast with a coded error', () => {
+    for (const o of [{}, { client: {} }, { client: raw, ttl: 0 }, { client: raw, touchAfter: -1 }, { client: raw, legacy: 'write' }, { client: raw, timeout: 0 }]) {
+      assert.throws(() => new RedisStore(o), { code: 'HOTSESSION_ERR_OPTIONS' });
+    }
+  });
+});
