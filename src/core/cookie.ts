@@ -100,17 +100,35 @@ export function resolveCookieOptions(name: string, input: CookieOptions = {}, ba
 const PRIORITY = { low: 'Low', medium: 'Medium', high: 'High' } as const;
 const SAME_SITE = { strict: 'Strict', lax: 'Lax', none: 'None' } as const;
 
+// One cached tail per options object: Expires only changes once a second,
+// and formatting a date costs more than the rest of the header.
+const tails = new WeakMap<ResolvedCookieOptions, { second: number; ttl: number; tail: string }>();
+
 /**
  * The attribute tail (`; Path=/; HttpOnly; ...`) for options and an absolute
  * expiry; computed per response because Expires moves with time.
  */
 export function cookieAttributes(o: ResolvedCookieOptions, expiresAt: number | undefined): string {
-  let s = '; Path=' + o.path;
-  if (expiresAt !== undefined) {
-    // Rounded up: a positive lifetime must never serialize as Max-Age=0 (which deletes).
-    const seconds = Math.max(0, Math.ceil((expiresAt - Date.now()) / 1000));
-    s += '; Max-Age=' + seconds + '; Expires=' + new Date(expiresAt).toUTCString();
+  if (expiresAt === undefined) {
+    const hit = tails.get(o);
+    if (hit !== undefined && hit.second === -1) return hit.tail;
+    const tail = buildAttributes(o, undefined, 0);
+    tails.set(o, { second: -1, ttl: 0, tail });
+    return tail;
   }
+  const second = Math.floor(expiresAt / 1000);
+  // Rounded up: a positive lifetime must never serialize as Max-Age=0 (which deletes).
+  const ttl = Math.max(0, Math.ceil((expiresAt - Date.now()) / 1000));
+  const hit = tails.get(o);
+  if (hit !== undefined && hit.second === second && hit.ttl === ttl) return hit.tail;
+  const tail = buildAttributes(o, expiresAt, ttl);
+  tails.set(o, { second, ttl, tail });
+  return tail;
+}
+
+function buildAttributes(o: ResolvedCookieOptions, expiresAt: number | undefined, seconds: number): string {
+  let s = '; Path=' + o.path;
+  if (expiresAt !== undefined) s += '; Max-Age=' + seconds + '; Expires=' + new Date(expiresAt).toUTCString();
   if (o.domain !== undefined) s += '; Domain=' + o.domain;
   if (o.httpOnly) s += '; HttpOnly';
   if (o.secure) s += '; Secure';

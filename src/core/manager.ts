@@ -165,7 +165,10 @@ export class SessionManager<Data extends SessionData = SessionData> implements S
 
   #signedValue(id: string): string {
     // express-session writes encodeURIComponent('s:' + sign(id)); byte-identical cookies.
-    return encodeURIComponent('s:' + this.#signer.sign(id));
+    // Our own ids are base64url and the signature is base64, so only '+' and '/'
+    // need escaping: cheaper than encoding the whole string.
+    if (this.#opts.genid !== undefined) return encodeURIComponent('s:' + this.#signer.sign(id));
+    return 's%3A' + escapeBase64(this.#signer.sign(id));
   }
 
   #write(session: Session<Data>, o: ResolvedCookieOptions, now: number, ttl: number): Prepared {
@@ -271,6 +274,11 @@ export class SessionManager<Data extends SessionData = SessionData> implements S
     session._pending = null;
     return p ?? NONE;
   }
+}
+
+function escapeBase64(s: string): string {
+  if (s.indexOf('+') === -1 && s.indexOf('/') === -1) return s;
+  return s.replace(/[+/]/g, (c) => (c === '+' ? '%2B' : '%2F'));
 }
 
 function markClean(session: Session<any>): void {
