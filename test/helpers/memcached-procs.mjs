@@ -1,0 +1,120 @@
+// Real memcached processes for tests that need their own: one to stop,
+// pause and restart (fault tests), two for multi-server tests. Each listens
+// on a free loopback port, UDP off, and is killed by its handle.
+import { spawn, spawnSync } from 'node:child_process';
+import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { REQUIRED } from './backends.mjs';
+
+/**
+ * `{ reason }` (pass as a suite's skip) when the memcached binary is missing
+ * and not required; throws when HOTSESSION_REQUIRE_BACKENDS=1.
+ */
+export function memcachedBinary() {
+  if (spawnSync('memcached', ['-V'], { stdio: 'ignore' }).status === 0) return undefined;
+  const reason = 'memcached not installed (Debian package: memcached)';
+  if (REQUIRED) throw new Error(`${reason}; HOTSESSION_REQUIRE_BACKENDS=1 requires it`);
+  return { reason };
+}
+
+/** A loopback port nobody listens on right now. */
+export async function freePort() {
+  const srv = net.createServer();
+  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const { port } = srv.address();
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
+/** Sends one text-protocol command and resolves with the reply up to its END (or first line). */
+export function textCommand(port, line, { timeout = 1000, until = /\r\n$/ } = {}) {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    let out = '';
+    s.setTimeout(timeout, () => { s.destroy(); reject(new Error(`memcached :${port} did not answer ${JSON.stringify(line)}`)); });
+    s.on('connect', () => s.write(line + '\r\n'));
+    s.on('data', (d) => {
+      out += d;
+      if (until.test(out)) {
+        s.end();
+        resolve(out);
+      }
+    });
+    s.on('error', reject);
+  });
+}
+
+/** `stats` of the server on `port`, as { name: string value }. */
+export async function stats(port) {
+  const out = await textCommand(port, 'stats', { until: /END\r\n$/ });
+  const result = {};
+  for (const m of out.matchAll(/^STAT (\S+) (.*)\r$/gm)) result[m[1]] = m[2];
+  return result;
+}
+
+async function waitFor(what, check, ms = 10_000) {
+  const until = Date.now() + ms;
+  let last;
+  while (Date.now() < until) {
+    try {
+      if (await check()) return;
+    } catch (err) {
+      last = err;
+    }
+    await sleep(50);
+  }
+  throw new Error(`${what} not ready after ${ms} ms${last ? `: ${last.message}` : ''}`);
+}
+
+/**
+ * Starts `memcached -p <port> -l 127.0.0.1 -U 0` (a free port when omitted).
+ * Returns { port, servers, stop(signal), pause(), resume(), restart(), destroy() }.
+ */
+export async function startMemcached({ port, args = [] } = {}) {
+  port ??= await freePort();
+  let child = null;
+  const launch = async () => {
+    // memcached refuses to run as root unless told which user to become.
+    const user = process.getuid?.() === 0 ? ['-u', 'nobody'] : [];
+    child = spawn('memcached', ['-p', String(port), '-l', '127.0.0.1', '-U', '0', '-m', '64', ...user, ...args], { stdio: 'ignore' });
+    child.exited = new Promise((resolve) => child.once('exit', resolve));
+    const c = child;
+    await waitFor(`memcached :${port}`, async () => {
+      if (c.exitCode !== null || c.signalCode !== null) throw new Error(`memcached exited (${c.exitCode ?? c.signalCode})`);
+      return (await textCommand(port, 'version')).startsWith('VERSION');
+    });
+  };
+  await launch();
+  const alive = () => child !== null && child.exitCode === null && child.signalCode === null;
+  const handle = {
+    port,
+    servers: `127.0.0.1:${port}`,
+    get pid() {
+      return child?.pid;
+    },
+    /** Stops the server; SIGKILL (the default) is a crash: no goodbye to clients. */
+    async stop(signal = 'SIGKILL') {
+      if (!alive()) return;
+      const c = child;
+      c.kill('SIGCONT');
+      c.kill(signal);
+      await c.exited;
+    },
+    /** Freezes the process: connections stay open, nothing answers (a hung server). */
+    pause() {
+      if (alive()) child.kill('SIGSTOP');
+    },
+    resume() {
+      if (alive()) child.kill('SIGCONT');
+    },
+    /** Starts it again on the same port (stopping it first when it runs). */
+    async restart() {
+      await handle.stop();
+      await launch();
+    },
+    async destroy() {
+      await handle.stop();
+    },
+  };
+  return handle;
+}
