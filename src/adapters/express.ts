@@ -1,0 +1,72 @@
+/**
+ * hotsession/express: a drop-in replacement for express-session 1.19.
+ *
+ *     const session = require('hotsession/express'); // was require('express-session')
+ *     app.use(session({ secret: 'keyboard cat', resave: false, saveUninitialized: false }));
+ *
+ * Same options, same `req.session`, same cookies (a browser's existing
+ * `connect.sid` keeps working), same store API: express-session stores
+ * (connect-redis, connect-mongo, memorystore...) plug in unchanged, and every
+ * hotsession store can be passed as `store` directly (see `toExpressStore`).
+ *
+ * Like express-session, the module is the middleware factory itself, with
+ * the constructors attached: `require('hotsession/express').Store`, or
+ * `import session, { Store } from 'hotsession/express'`.
+ */
+import { fromHotsessionStore, HotsessionExpressStore, isHotsessionStore, toExpressStore } from './express/bridge';
+import { Cookie } from './express/cookie';
+import { MemoryStore } from './express/memory-store';
+import { session as createMiddleware } from './express/middleware';
+import { Session } from './express/session';
+import { Store } from './express/store';
+
+import type { ExpressStoreOptions as StoreOpts } from './express/bridge';
+import type { CookieData as CData, CookieOptions as COpts } from './express/cookie';
+import type { Next as NextFn, SessionOptions as Opts } from './express/config';
+import type { ExpressMemoryStoreOptions as MemOpts } from './express/memory-store';
+import type { SessionMiddleware as Mw } from './express/middleware';
+import type { SessionRequest as SReq } from './express/session';
+import type { Callback as Cb, StoreConstructor as StoreCtor } from './express/store';
+
+/** `session(options)`: the middleware factory, with express-session's constructors attached. */
+function session(options?: Opts): Mw {
+  return createMiddleware(options);
+}
+session.Store = Store;
+session.MemoryStore = MemoryStore;
+session.Session = Session;
+session.Cookie = Cookie;
+session.toExpressStore = toExpressStore;
+session.fromHotsessionStore = fromHotsessionStore;
+session.isHotsessionStore = isHotsessionStore;
+session.HotsessionExpressStore = HotsessionExpressStore;
+session.session = session;
+
+// Types only (no code): what `import type { SessionOptions } from 'hotsession/express'` finds.
+// eslint-disable-next-line @typescript-eslint/no-namespace
+declare namespace session {
+  export type SessionOptions = Opts;
+  export type CookieOptions = COpts;
+  export type CookieData = CData;
+  export type Next = NextFn;
+  export type SessionMiddleware = Mw;
+  export type ExpressStoreOptions = StoreOpts;
+  export type ExpressMemoryStoreOptions = MemOpts;
+  export type Callback<T = void> = Cb<T>;
+  export type StoreConstructor = StoreCtor;
+  export type SessionRequest = SReq;
+}
+
+export = session;
+
+// Never read at runtime (tsc emits `module.exports = session` below them): spelled out so
+// Node's CommonJS export detection offers named ESM imports (`import { Store } from ...`).
+module.exports.Store = Store;
+module.exports.MemoryStore = MemoryStore;
+module.exports.Session = Session;
+module.exports.Cookie = Cookie;
+module.exports.toExpressStore = toExpressStore;
+module.exports.fromHotsessionStore = fromHotsessionStore;
+module.exports.isHotsessionStore = isHotsessionStore;
+module.exports.HotsessionExpressStore = HotsessionExpressStore;
+module.exports.session = session;

@@ -1,0 +1,193 @@
+import { codec } from '../../codec';
+import { decodeData, encodeData } from '../../codec/msgpack';
+import { optionsError } from '../../errors';
+import type { DecodedRecord, MaybePromise, SessionStore } from '../../stores/types';
+import { sessionJson } from './json';
+import { cookieExpiry, Store, type Callback } from './store';
+import { kCreated } from './symbols';
+
+/**
+ * Options of {@link toExpressStore}.
+ *
+ * **JSON or msgpack.** With `'json'` (the default) a session is stored the
+ * way express-session and its stores store it: `JSON.stringify` of the
+ * session, so a Date in the session comes back as an ISO string, `undefined`
+ * values and functions vanish, objects with `toJSON` are stored as what it
+ * returns, and Map, Set, BigInt or `Infinity` do not survive. Apps moving
+ * from express-session see no change. With `'msgpack'` the body is msgpack:
+ * smaller and faster to encode and decode, and Dates, binary Buffers,
+ * BigInts, `undefined` and non-finite numbers come back as themselves, but
+ * `toJSON` is not consulted; class instances come back as plain objects,
+ * which an app written against JSON semantics may not expect. Reads accept
+ * both bodies whatever the setting, so switching is safe in both directions.
+ */
+export interface ExpressStoreOptions {
+  /** Session body encoding (see above). @default 'json' */
+  serializer?: 'json' | 'msgpack';
+  /**
+   * Store lifetime (ms) of a session whose cookie has no expiry (a
+   * browser-session cookie), as connect-redis's `ttl`.
+   * @default 86_400_000 (one day)
+   */
+  ttl?: number;
+}
+
+function isPromise<T>(v: MaybePromise<T>): v is Promise<T> {
+  return typeof (v as Promise<T> | null)?.then === 'function';
+}
+
+/** Calls back with a store answer; promise answers call back outside the promise chain. */
+function settle<T>(run: () => MaybePromise<T>, cb: Callback<T>): void {
+  let v: MaybePromise<T>;
+  try {
+    v = run();
+  } catch (err) {
+    return cb(err);
+  }
+  if (isPromise(v)) {
+    v.then((value) => process.nextTick(cb, null, value), (err: unknown) => process.nextTick(cb, err ?? new Error('store failed')));
+  } else {
+    cb(null, v);
+  }
+}
+
+const noop: Callback = () => {};
+
+/**
+ * A hotsession {@link SessionStore} (memory, Redis, Memcached, MongoDB) as an
+ * express-session callback store: usable by `hotsession/express` and by
+ * express-session itself. Sessions are kept in hotsession's framed record
+ * format, so batching and everything the store does for its records stay intact.
+ */
+export class HotsessionExpressStore extends Store {
+  /** The wrapped hotsession store. */
+  readonly store: SessionStore;
+  readonly #msgpack: boolean;
+  readonly #ttl: number;
+
+  constructor(store: SessionStore, options: ExpressStoreOptions = {}) {
+    super();
+    if (!isHotsessionStore(store)) throw optionsError('toExpressStore() takes a hotsession SessionStore');
+    const serializer = options.serializer ?? 'json';
+    if (serializer !== 'json' && serializer !== 'msgpack') throw optionsError('serializer must be "json" or "msgpack"');
+    const ttl = options.ttl ?? 86_400_000;
+    if (!Number.isFinite(ttl) || ttl <= 0) throw optionsError('ttl must be a positive number of ms');
+    this.store = store;
+    this.#msgpack = serializer === 'msgpack';
+    this.#ttl = ttl;
+  }
+
+  override get(sid: string, callback: Callback<Record<string, any> | null>): void {
+    settle(() => {
+      const rec = this.store.get(sid);
+      return isPromise(rec) ? rec.then(readRecord) : readRecord(rec);
+    }, callback);
+  }
+
+  override set(sid: string, session: Record<string, any>, callback: Callback = noop): void {
+    const now = Date.now();
+    const ttl = this.#lifetime(session, now);
+    if (ttl <= 0) return settle(() => this.store.destroy(sid), callback);
+    settle(() => {
+      const body = this.#msgpack ? encodeData(plain(session)) : Buffer.from(sessionJson(session), 'utf8');
+      const created = (session as { [kCreated]?: number })[kCreated];
+      // Hard expiry 0: `touch` extends the store's TTL without rewriting the
+      // record, so the TTL is the only expiry that stays true.
+      return this.store.set(sid, codec.frame(body, 0, created ? created : now), ttl);
+    }, callback);
+  }
+
+  override touch(sid: string, session: Record<string, any>, callback: Callback = noop): void {
+    const ttl = this.#lifetime(session, Date.now());
+    if (ttl <= 0) return callback();
+    settle(() => this.store.touch(sid, ttl), callback);
+  }
+
+  override destroy(sid: string, callback: Callback = noop): void {
+    settle(() => this.store.destroy(sid), callback);
+  }
+
+  /** Closes the wrapped store. */
+  close(): Promise<void> {
+    return this.store.close();
+  }
+
+  #lifetime(session: Record<string, any>, now: number): number {
+    const expiresAt = cookieExpiry(session);
+    return expiresAt === undefined ? this.#ttl : Math.ceil(expiresAt - now);
+  }
+}
+
+/**
+ * Wraps a hotsession store as an express-session store:
+ * `session({ store: toExpressStore(new RedisStore(...)) })` works with
+ * express-session as well as with hotsession/express (which also wraps a
+ * hotsession store passed directly as `store`).
+ */
+export function toExpressStore(store: SessionStore, options?: ExpressStoreOptions): HotsessionExpressStore {
+  return new HotsessionExpressStore(store, options);
+}
+
+/** Same as {@link toExpressStore}: the bridge the middleware applies to a hotsession store. */
+export const fromHotsessionStore = toExpressStore;
+
+/**
+ * True for a hotsession server-side store (promise-or-value methods, `get(id)`
+ * with one parameter, `close()`), false for an express-session callback store.
+ */
+export function isHotsessionStore(x: unknown): x is SessionStore {
+  if (x === null || typeof x !== 'object') return false;
+  const s = x as Record<string, any>;
+  return typeof s.get === 'function' && s.get.length < 2 && typeof s.set === 'function' &&
+    typeof s.touch === 'function' && typeof s.destroy === 'function' && typeof s.close === 'function' &&
+    typeof s.createSession !== 'function' && s.kind !== 'cookie';
+}
+
+/** A stored record as a session object, or null for absent, expired or garbage. */
+function readRecord(rec: Uint8Array | DecodedRecord | null): Record<string, any> | null {
+  if (rec === null) return null;
+  const now = Date.now();
+  let sess: Record<string, any> | null;
+  let created: number;
+  if (rec instanceof Uint8Array) {
+    const frame = codec.unframe(rec);
+    if (frame === null || (frame.expiresAt !== 0 && frame.expiresAt <= now)) return null;
+    sess = decodeBody(frame.body);
+    created = frame.createdAt;
+  } else {
+    if (rec.expiresAt !== 0 && rec.expiresAt <= now) return null;
+    sess = rec.data;
+    created = rec.createdAt;
+  }
+  if (sess === null || typeof sess !== 'object' || Array.isArray(sess)) return null;
+  const cookie = sess.cookie as unknown;
+  if (cookie === null || typeof cookie !== 'object' || Array.isArray(cookie)) return null;
+  (sess as { [kCreated]?: number })[kCreated] = created;
+  return sess;
+}
+
+/** JSON bodies start with '{'; anything else is msgpack. Garbage gives null. */
+function decodeBody(body: Uint8Array): Record<string, any> | null {
+  if (body[0] !== 0x7b) return decodeData(body);
+  try {
+    const buf = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+    const value: unknown = JSON.parse(buf.toString('utf8'));
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, any>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The session as a plain object for msgpack: data keys plus the cookie's defined fields. */
+function plain(session: Record<string, any>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(session)) out[key] = session[key];
+  const c = session.cookie;
+  if (c && typeof c === 'object') {
+    const data = (typeof c.toJSON === 'function' ? c.toJSON() : c) as Record<string, unknown>;
+    const cookie: Record<string, unknown> = {};
+    for (const key of Object.keys(data)) if (data[key] !== undefined) cookie[key] = data[key];
+    out.cookie = cookie;
+  }
+  return out;
+}

@@ -1,0 +1,268 @@
+import type { ServerResponse } from 'node:http';
+import type { Signer } from '../../codec/types';
+import { serializeSetCookie } from './cookie';
+import { fingerprint } from './json';
+import type { Config, Next } from './config';
+import { createSession, type Session, type SessionRequest, type Tracker } from './session';
+import { kJson, kTrack } from './symbols';
+
+type Chunk = string | Buffer | Uint8Array | null | undefined;
+type EndFn = (this: ServerResponse, ...args: unknown[]) => ServerResponse;
+
+/** Fingerprint of a session that only holds its cookie. */
+const EMPTY = '{}';
+
+/**
+ * One request's view of its session: what the browser sent, what the
+ * session looked like when loaded and when last saved, and the decisions at
+ * response time (express-session's rules, see `shouldSave` and friends).
+ */
+export class RequestState implements Tracker {
+  readonly cfg: Config;
+  readonly req: SessionRequest;
+  readonly res: ServerResponse;
+  readonly next: Next;
+  readonly signer: Signer;
+  /** The id the request's cookie carried (undefined: none or forged). */
+  cookieId: unknown;
+  originalId: unknown = undefined;
+  originalHash: string | undefined = undefined;
+  savedHash: string | undefined = undefined;
+  touched = false;
+  ended = false;
+  /** Fingerprint cache, valid only inside the synchronous part of `end`. */
+  memoSession: Session | null = null;
+  memoHash = '';
+  readonly end: EndFn;
+  readonly write: (this: ServerResponse, ...args: unknown[]) => boolean;
+
+  constructor(cfg: Config, req: SessionRequest, res: ServerResponse, next: Next, signer: Signer) {
+    this.cfg = cfg;
+    this.req = req;
+    this.res = res;
+    this.next = next;
+    this.signer = signer;
+    this.end = res.end as unknown as EndFn;
+    this.write = res.write as unknown as RequestState['write'];
+  }
+
+  hash(sess: Session): string {
+    if (this.memoSession === sess) return this.memoHash;
+    return fingerprint(sess);
+  }
+
+  /** Tracker: a watched session was saved explicitly. */
+  saved(sess: Session): void {
+    this.savedHash = sess[kJson] ?? this.hash(sess);
+  }
+
+  generate(): void {
+    const req = this.req;
+    this.cfg.generate(req);
+    this.originalId = req.sessionID;
+    // A fresh session holds nothing but its cookie.
+    this.originalHash = EMPTY;
+    req.session![kTrack] = this;
+  }
+
+  inflate(sess: Record<string, any>): void {
+    const req = this.req;
+    const session = createSession(req, sess);
+    this.originalId = req.sessionID;
+    // The stored object, not the session: a stored key that a method shadows counts as a change.
+    this.originalHash = fingerprint(sess);
+    if (!this.cfg.resave) this.savedHash = this.originalHash;
+    session[kTrack] = this;
+  }
+
+  /** Store answer for the id in the cookie. */
+  loaded(err: any, sess: Record<string, any> | null | undefined): void {
+    if (err && err.code !== 'ENOENT') return this.next(err);
+    try {
+      if (err || !sess) this.generate();
+      else this.inflate(sess);
+    } catch (e) {
+      return this.next(e);
+    }
+    this.next();
+  }
+
+  isModified(sess: Session): boolean {
+    return this.originalId !== sess.id || this.originalHash !== this.hash(sess);
+  }
+
+  isSaved(sess: Session): boolean {
+    return this.originalId === sess.id && this.savedHash === this.hash(sess);
+  }
+
+  shouldDestroy(): boolean {
+    const req = this.req;
+    return Boolean(req.sessionID) && this.cfg.unsetDestroy && req.session == null;
+  }
+
+  shouldSave(): boolean {
+    const req = this.req;
+    // No cookie can carry a non-string id.
+    if (typeof req.sessionID !== 'string') return false;
+    return !this.cfg.saveUninitialized && this.savedHash === undefined && this.cookieId !== req.sessionID
+      ? this.isModified(req.session!)
+      : !this.isSaved(req.session!);
+  }
+
+  shouldTouch(): boolean {
+    const req = this.req;
+    if (typeof req.sessionID !== 'string') return false;
+    return this.cookieId === req.sessionID && !this.shouldSave();
+  }
+
+  shouldSetCookie(): boolean {
+    const req = this.req;
+    if (typeof req.sessionID !== 'string') return false;
+    const cfg = this.cfg;
+    return this.cookieId !== req.sessionID
+      ? cfg.saveUninitialized || this.isModified(req.session!)
+      : cfg.rolling || (req.session!.cookie.expires != null && this.isModified(req.session!));
+  }
+
+  /** Just before the headers go out: set the cookie if the session calls for one. */
+  onHeaders(): void {
+    const req = this.req;
+    const sess = req.session;
+    if (!sess || !this.shouldSetCookie()) return;
+    // A secure cookie is only sent over https.
+    if (sess.cookie.secure && !this.cfg.isSecure(req)) return;
+    if (!this.touched) {
+      sess.touch();
+      this.touched = true;
+    }
+    try {
+      const value = serializeSetCookie(this.cfg.name, 's:' + this.signer.sign(req.sessionID as string), sess.cookie.data);
+      const res = this.res;
+      const prev = res.getHeader('Set-Cookie');
+      res.setHeader('Set-Cookie', prev === undefined ? [value] : Array.isArray(prev) ? [...prev, value] : [String(prev), value]);
+    } catch (err) {
+      setImmediate(this.next, err);
+    }
+  }
+
+  /**
+   * The patched `res.end`: destroys, saves or touches the session first and
+   * ends the response when the store answered. Whatever the store does, the
+   * headers and all but (at most) the last byte of the body go out at once.
+   */
+  onEnd(res: ServerResponse, chunk: unknown, encoding: unknown, callback: unknown): unknown {
+    if (this.ended) return false;
+    this.ended = true;
+    if (typeof chunk === 'function') {
+      callback = chunk;
+      chunk = undefined;
+    } else if (typeof encoding === 'function') {
+      callback = encoding;
+      encoding = undefined;
+    }
+    const end = this.end;
+    const req = this.req;
+    const cfg = this.cfg;
+    if (this.shouldDestroy()) {
+      const f = new Finisher(this, res, chunk as Chunk, encoding, callback);
+      cfg.store.destroy(req.sessionID as string, (err?: unknown) => {
+        if (err) setImmediate(this.next, err);
+        f.finish();
+      });
+      return f.start();
+    }
+    const sess = req.session;
+    if (!sess) return end.call(res, chunk, encoding, callback);
+    if (!this.touched) {
+      sess.touch();
+      this.touched = true;
+    }
+    // Everything below runs synchronously until the store answers: one fingerprint serves every check.
+    this.memoSession = sess;
+    this.memoHash = fingerprint(sess);
+    try {
+      if (this.shouldSave()) {
+        const f = new Finisher(this, res, chunk as Chunk, encoding, callback);
+        sess[kJson] = this.memoHash;
+        try {
+          sess.save((err?: unknown) => {
+            if (err) setImmediate(this.next, err);
+            f.finish();
+          });
+        } finally {
+          sess[kJson] = undefined;
+        }
+        return f.start();
+      }
+      if (cfg.storeTouches && this.shouldTouch()) {
+        const f = new Finisher(this, res, chunk as Chunk, encoding, callback);
+        cfg.store.touch!(req.sessionID as string, sess, (err?: unknown) => {
+          if (err) setImmediate(this.next, err);
+          f.finish();
+        });
+        return f.start();
+      }
+      return end.call(res, chunk, encoding, callback);
+    } finally {
+      this.memoSession = null;
+      this.memoHash = '';
+    }
+  }
+}
+
+/**
+ * Ends a response around an asynchronous store call. `start` runs right
+ * after the call: it sends the headers and the body (holding back its last
+ * byte when a Content-Length is set, so the response cannot complete before
+ * the store answered). `finish` runs when the store answered. If the store
+ * answered synchronously, `finish` ran first and ended everything in one call.
+ */
+class Finisher {
+  readonly #st: RequestState;
+  readonly #res: ServerResponse;
+  #chunk: Chunk;
+  #encoding: unknown;
+  readonly #callback: unknown;
+  #sync = true;
+  #ret: unknown = undefined;
+
+  constructor(st: RequestState, res: ServerResponse, chunk: Chunk, encoding: unknown, callback: unknown) {
+    this.#st = st;
+    this.#res = res;
+    this.#chunk = chunk;
+    this.#encoding = encoding;
+    this.#callback = callback;
+  }
+
+  finish(): void {
+    const end = this.#st.end;
+    if (this.#sync) {
+      this.#ret = end.call(this.#res, this.#chunk, this.#encoding, this.#callback);
+      this.#sync = false;
+      return;
+    }
+    end.call(this.#res, this.#callback);
+  }
+
+  start(): unknown {
+    if (!this.#sync) return this.#ret;
+    const res = this.#res as ServerResponse & { _header?: unknown; _implicitHeader(): void };
+    if (!res._header) res._implicitHeader();
+    let chunk = this.#chunk;
+    if (chunk == null) return (this.#ret = true);
+    const write = this.#st.write;
+    const length = Number(res.getHeader('Content-Length'));
+    if (!isNaN(length) && length > 0) {
+      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, this.#encoding as BufferEncoding);
+      this.#encoding = undefined;
+      if (buf.length !== 0) {
+        this.#chunk = buf.subarray(buf.length - 1);
+        return (this.#ret = write.call(res, buf.subarray(0, buf.length - 1)));
+      }
+      chunk = buf;
+    }
+    this.#ret = write.call(res, chunk, this.#encoding);
+    this.#sync = false;
+    return this.#ret;
+  }
+}

@@ -1,0 +1,140 @@
+import { Cookie } from './cookie';
+import { kCreated, kId, kJson, kReq, kTrack } from './symbols';
+
+/** The parts of a request a session uses (an Express or node:http request). */
+export interface SessionRequest {
+  sessionID?: unknown;
+  session?: Session | null;
+  sessionStore?: any;
+  [key: string]: any;
+}
+
+type Callback = (err?: any) => void;
+
+/** @internal What the middleware learns from a tracked session. */
+export interface Tracker {
+  saved(session: Session): void;
+}
+
+/**
+ * `req.session`: the session data as plain properties (`req.session.views = 1`)
+ * plus `cookie`; `id` and the methods are not enumerable, so
+ * `Object.keys(req.session)` and `JSON.stringify(req.session)` show data only.
+ * Methods talk to `req.sessionStore` with callbacks, like express-session's.
+ */
+export class Session {
+  declare cookie: Cookie;
+  declare [kReq]: SessionRequest;
+  declare [kId]: string;
+  declare [kTrack]: Tracker | undefined;
+  declare [kJson]: string | undefined;
+  declare [kCreated]: number;
+  [key: string]: any;
+
+  constructor(req: SessionRequest, data?: Record<string, unknown> | null) {
+    // Hidden fields first and always, so every session has one shape.
+    this[kReq] = req;
+    this[kId] = req.sessionID as string;
+    this[kTrack] = undefined;
+    this[kJson] = undefined;
+    this[kCreated] = 0;
+    if (typeof data === 'object' && data !== null) {
+      // `in` (not hasOwnProperty) on purpose: stored keys never shadow methods,
+      // `id`, or Object.prototype members such as `__proto__`.
+      for (const prop in data) {
+        if (!(prop in this)) this[prop] = data[prop];
+      }
+    }
+  }
+
+  /** The session id (read-only; `regenerate()` makes a new session). */
+  get id(): string {
+    return this[kId];
+  }
+
+  /** The request this session belongs to. */
+  get req(): SessionRequest {
+    return this[kReq];
+  }
+
+  /** Restores the cookie's lifetime to its `originalMaxAge` (the middleware calls it once per request). */
+  touch(): this {
+    return this.resetMaxAge();
+  }
+
+  /** Same as `touch()`. */
+  resetMaxAge(): this {
+    this.cookie.maxAge = this.cookie.originalMaxAge;
+    return this;
+  }
+
+  /** Writes the session to the store now; the end-of-request save is then skipped if nothing changes. */
+  save(fn?: Callback): this {
+    const tracker = this[kTrack];
+    if (tracker !== undefined) tracker.saved(this);
+    this[kReq].sessionStore.set(this.id, this, fn || noop);
+    return this;
+  }
+
+  /** Replaces `req.session` with the stored copy; errors if the store no longer has it. */
+  reload(fn: Callback): this {
+    const req = this[kReq];
+    const store = req.sessionStore;
+    const tracker = this[kTrack];
+    store.get(this.id, (err: unknown, sess: Record<string, any> | null | undefined) => {
+      if (err) return fn(err);
+      if (!sess) return fn(new Error('failed to load session'));
+      const next = createSession(req, sess);
+      // A reloaded session is still the one the middleware watches.
+      if (tracker !== undefined) next[kTrack] = tracker;
+      fn();
+    });
+    return this;
+  }
+
+  /** Removes the session from the request and the store. */
+  destroy(fn?: Callback): this {
+    const req = this[kReq];
+    delete req.session;
+    req.sessionStore.destroy(this.id, fn);
+    return this;
+  }
+
+  /** Destroys the session and puts a new one (new id, no data) on the request. */
+  regenerate(fn: Callback): this {
+    const req = this[kReq];
+    const store = req.sessionStore;
+    if (typeof store.regenerate === 'function') {
+      store.regenerate(req, fn);
+    } else {
+      store.destroy(req.sessionID, (err: unknown) => {
+        store.generate(req);
+        fn(err);
+      });
+    }
+    return this;
+  }
+}
+
+function noop(): void {}
+
+/**
+ * Turns a stored session object into `req.session` (express-session's
+ * `Store#createSession`): `cookie` becomes a Cookie whose `expires` is a Date
+ * again and whose `originalMaxAge` is kept. A record without a `cookie`
+ * object throws, as express-session's does.
+ */
+export function createSession(req: SessionRequest, sess: Record<string, any>): Session {
+  const stored = sess.cookie;
+  const expires = stored.expires;
+  const originalMaxAge = stored.originalMaxAge;
+  const cookie = new Cookie(stored);
+  if (typeof expires === 'string') cookie.expires = new Date(expires);
+  cookie.originalMaxAge = originalMaxAge;
+  sess.cookie = cookie;
+  const session = new Session(req, sess);
+  const created = (sess as { [kCreated]?: number })[kCreated];
+  if (created !== undefined) session[kCreated] = created;
+  req.session = session;
+  return session;
+}
