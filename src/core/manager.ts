@@ -181,7 +181,15 @@ export class SessionManager<Data extends SessionData = SessionData> implements S
     let write: MaybePromise<void>;
     if (this.#client !== null) {
       // The cookie is the only copy: its sealed expiry must always be set.
-      const pairs = this.#client.write(this.name, session._id, data, now + ttl, createdAt);
+      let pairs: Array<[string, string]>;
+      try {
+        pairs = this.#client.write(this.name, session._id, data, now + ttl, createdAt);
+      } catch (err) {
+        // Not written (too large, not encodable): like an unacknowledged store
+        // write, the next commit must try again instead of finding nothing to do.
+        session._committed = false;
+        throw err;
+      }
       const out: string[] = [];
       for (const [name, value] of pairs) out.push(serializeCookie(name, value, o, cookieExpiry));
       if (session._parts > pairs.length) {
