@@ -1,0 +1,155 @@
+// Turning results into the summary table, the headline ratios and the files
+// under bench/results/: <date>.json, latest.md, latest.svg.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { int, mb, ms, pct, ratio, table } from './format.mjs';
+import { barChart } from './svg.mjs';
+
+/** Saturation threshold for the load generator's CPU share. */
+export const SATURATED = 0.9;
+
+/** Fills `ratio` of each HTTP row from its baseline row (same variant) of this run. */
+export function computeRatios(rows) {
+  const byName = new Map(rows.filter((r) => r.status === 'ok').map((r) => [r.name, r]));
+  for (const r of rows) {
+    r.ratio = null;
+    if (r.status !== 'ok' || r.baselineScenario === null) continue;
+    const base = byName.get(`${r.baselineScenario}:${r.variant}`);
+    r.baseline = `${r.baselineScenario}:${r.variant}`;
+    if (base !== undefined && base.rps > 0) r.ratio = r.rps / base.rps;
+  }
+}
+
+/** The README's headline numbers, with the issues' targets. */
+export function headlines(rows) {
+  const get = (n) => rows.find((r) => r.name === n && r.status === 'ok');
+  const out = [];
+  const add = (text, a, b, target, asPercent = false) => {
+    const ra = get(a);
+    const rb = get(b);
+    if (ra === undefined || rb === undefined || !(rb.rps > 0)) return;
+    const value = ra.rps / rb.rps;
+    const shown = asPercent ? `${(value * 100).toFixed(0)}%` : `${value.toFixed(2)}x`;
+    const goal = asPercent ? `${target * 100}%` : `${target}x`;
+    out.push({ text, a, b, value, target, met: value >= target, line: `${text}: ${shown} (${a} vs ${b}; target >= ${goal}: ${value >= target ? 'met' : 'MISSED'})` });
+  };
+  for (const v of ['write', 'read']) {
+    add(`uWS + hotsession memory as % of raw uWS (${v})`, `uws-memory:${v}`, 'raw-uws', 0.7, true);
+  }
+  for (const v of ['write', 'read']) {
+    add(`uWS + hotsession memory vs express + express-session MemoryStore (${v})`, `uws-memory:${v}`, `express-session-memory:${v}`, 18);
+    add(`uWS + hotsession Redis vs express + express-session + connect-redis (${v})`, `uws-redis:${v}`, `express-session-redis:${v}`, 8);
+    add(`uWS + hotsession cookie vs express + cookie-session (${v})`, `uws-cookie:${v}`, `express-cookie-session:${v}`, 12);
+    add(`express + hotsession/express vs express + express-session, memory (${v})`, `express-hotsession-memory:${v}`, `express-session-memory:${v}`, 1.8);
+    add(`express + hotsession/express vs express + express-session, Redis (${v})`, `express-hotsession-redis:${v}`, `express-session-redis:${v}`, 1.8);
+  }
+  return out;
+}
+
+// autocannon's histogram has 1 ms resolution: 0 means "under a millisecond".
+function latency(r, v) {
+  return r.loadgen === 'autocannon' && v === 0 ? '< 1 ms' : ms(v);
+}
+
+function flags(r) {
+  const f = [];
+  if (r.loadgenCpuShare !== null && r.loadgenCpuShare > SATURATED) f.push('loadgen saturated');
+  if (r.non2xx > 0) f.push(`${int(r.non2xx)} non-2xx`);
+  if (r.errors > 0) f.push(`${int(r.errors)} socket errors`);
+  return f.join(', ');
+}
+
+/** The one summary table (HTTP rows, then store/micro rows that came as JSON). */
+export function summaryTable(rows, subRows) {
+  const body = [];
+  for (const r of rows) {
+    if (r.status !== 'ok') {
+      body.push([r.name, r.loadgen ?? '-', r.status, '', '', '', '', '', '', r.reason.split('\n')[0].slice(0, 110)]);
+      continue;
+    }
+    const sat = r.loadgenCpuShare !== null && r.loadgenCpuShare > SATURATED ? ' !' : '';
+    body.push([
+      r.name, r.loadgen, int(r.rps), latency(r, r.p50Ms), latency(r, r.p99Ms), mb(r.serverPeakRss),
+      r.ratio === null ? '-' : `${ratio(r.ratio)} vs ${r.baselineScenario}`,
+      pct(r.serverCpuShare), pct(r.loadgenCpuShare) + sat, flags(r),
+    ]);
+  }
+  for (const s of subRows) {
+    body.push([
+      `${s.section}: ${s.name}`, s.loadgen ?? '-', int(s.ops), ms(s.p50Ms), ms(s.p99Ms), '', s.ratio === null || s.ratio === undefined ? '-' : `${ratio(s.ratio)}${s.baseline ? ` vs ${s.baseline}` : ''}`,
+      '', pct(s.cpuShare), s.note ?? '',
+    ]);
+  }
+  return table(
+    ['scenario', 'loadgen', 'req/s (ops/s)', 'p50', 'p99', 'server peak RSS', 'ratio to baseline', 'server CPU', 'loadgen CPU', 'notes'],
+    body,
+    ['l', 'l', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'l'],
+  );
+}
+
+/** The chart's groups: one per scenario that produced numbers, in run order. */
+function chartGroups(rows) {
+  const groups = new Map();
+  for (const r of rows) {
+    if (r.status !== 'ok') continue;
+    const g = groups.get(r.scenario) ?? { label: r.label, bars: [] };
+    g.bars.push({ variant: r.variant, value: r.rps, note: r.ratio === null ? '' : `${r.ratio.toFixed(1)}x` });
+    groups.set(r.scenario, g);
+  }
+  return [...groups.values()];
+}
+
+/**
+ * Writes <date>.json, latest.md and latest.svg into `dir`.
+ * @returns {{ json: string, md: string, svg: string }} the paths written
+ */
+export function writeResults(dir, result) {
+  mkdirSync(dir, { recursive: true });
+  const date = result.startedAt.slice(0, 10);
+  const files = { json: path.join(dir, `${date}.json`), md: path.join(dir, 'latest.md'), svg: path.join(dir, 'latest.svg') };
+  writeFileSync(files.json, JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(files.md, markdown(result));
+  const m = result.machine;
+  writeFileSync(files.svg, barChart(chartGroups(result.rows), {
+    title: 'hotsession: requests/s per stack and store (higher is better)',
+    subtitle: `${result.startedAt.slice(0, 10)}, Node ${m.node}, ${m.cpu} x${m.cores}, ${m.codec} codec, ${m.loadgen}, ${result.options.connections} connections, distinct sessions`,
+  }) + '\n');
+  return files;
+}
+
+export function markdown(result) {
+  const m = result.machine;
+  const o = result.options;
+  const out = [];
+  out.push('# hotsession benchmark results', '');
+  out.push(`Produced by \`${result.command}\` on ${result.startedAt} (${Math.round(result.seconds)} s).`, '');
+  out.push(`- Machine: ${m.cpu}, ${m.cores} cores, ${m.platform}-${m.arch}, ${Math.round(m.totalMemory / 1073741824)} GB RAM; Node ${m.node}`);
+  out.push(`- Codec: ${m.codec}`);
+  out.push(`- Load generator: ${m.loadgen}${m.loadgenVersion ? ` (${m.loadgenVersion})` : ''}, ${o.connections} connections${m.loadgen === 'wrk' ? `, ${o.threads} thread(s)` : ''}, ${o.warmup} s warm-up + ${o.duration} s measured per row`);
+  out.push(`- Sessions: ${o.connections} distinct sessions per row, created through /login before measuring and checked with /read. ${result.cookieMapping}`);
+  out.push(`- Ratios: against the express + express-session row with the same kind of store (memory: MemoryStore, redis: connect-redis, memcached: connect-memcached, mongo: connect-mongo, cookie: cookie-session), same variant, same run.`);
+  out.push(`- Load generator CPU: its CPU time over wall time (per thread for wrk); "!" marks > ${SATURATED * 100}%, where the number measures the load generator more than the server.`, '');
+  if (result.headlines.length > 0) {
+    out.push('## Headlines', '');
+    for (const h of result.headlines) out.push(`- ${h.line}`);
+    out.push('');
+  }
+  out.push('## Summary', '', summaryTable(result.rows, result.subRows), '');
+  out.push('![requests per second](latest.svg)', '');
+  const texts = result.subBenches.filter((b) => b.text || b.error);
+  if (texts.length > 0) {
+    out.push('## Micro and store benches (their own output)', '');
+    for (const b of texts) {
+      out.push(`### ${b.file}${b.args.length ? ' ' + b.args.join(' ') : ''}`, '');
+      if (b.error) out.push(`Failed: ${b.error.split('\n')[0]}`, '');
+      if (b.text) out.push(fenceOrTable(b.text), '');
+    }
+  }
+  return out.join('\n');
+}
+
+// A bench that prints Markdown tables (micro.mjs does) renders as-is; any
+// other text goes in a code block so its alignment survives.
+function fenceOrTable(text) {
+  return /^\|.*\|$/m.test(text) ? text : '```\n' + text + '\n```';
+}
