@@ -4,6 +4,7 @@ import { optionsError } from '../../errors';
 import type { DecodedRecord, MaybePromise, SessionStore } from '../../stores/types';
 import { sessionJson } from './json';
 import { cookieExpiry, Store, type Callback } from './store';
+import { Cookie, type CookieOptions } from './cookie';
 import { kCreated } from './symbols';
 
 /**
@@ -30,6 +31,14 @@ export interface ExpressStoreOptions {
    * @default 86_400_000 (one day)
    */
   ttl?: number;
+  /**
+   * Cookie settings given to records that carry no express-session cookie:
+   * connect-redis records read through `RedisStore({ legacy: 'read' })`
+   * (which keeps only their expiry) and records written by hotsession's own
+   * adapters. The middleware passes its `cookie` option.
+   * @default {} (path '/', httpOnly, browser-session unless the record has an expiry)
+   */
+  cookie?: CookieOptions;
 }
 
 function isPromise<T>(v: MaybePromise<T>): v is Promise<T> {
@@ -64,6 +73,7 @@ export class HotsessionExpressStore extends Store {
   readonly store: SessionStore;
   readonly #msgpack: boolean;
   readonly #ttl: number;
+  readonly #cookie: CookieOptions;
 
   constructor(store: SessionStore, options: ExpressStoreOptions = {}) {
     super();
@@ -75,12 +85,13 @@ export class HotsessionExpressStore extends Store {
     this.store = store;
     this.#msgpack = serializer === 'msgpack';
     this.#ttl = ttl;
+    this.#cookie = options.cookie ?? {};
   }
 
   override get(sid: string, callback: Callback<Record<string, any> | null>): void {
     settle(() => {
       const rec = this.store.get(sid);
-      return isPromise(rec) ? rec.then(readRecord) : readRecord(rec);
+      return isPromise(rec) ? rec.then((r) => readRecord(r, this.#cookie)) : readRecord(rec, this.#cookie);
     }, callback);
   }
 
@@ -143,27 +154,52 @@ export function isHotsessionStore(x: unknown): x is SessionStore {
     typeof s.createSession !== 'function' && s.kind !== 'cookie';
 }
 
-/** A stored record as a session object, or null for absent, expired or garbage. */
-function readRecord(rec: Uint8Array | DecodedRecord | null): Record<string, any> | null {
+/**
+ * A stored record as a session object, or null for absent, expired or
+ * garbage. Besides frames, a store may hand back what express-session stores
+ * wrote under the same key (connect-redis's JSON text, or a record its store
+ * decoded): those are read too, so switching stacks logs nobody out.
+ */
+function readRecord(rec: Uint8Array | DecodedRecord | null, defaults: CookieOptions): Record<string, any> | null {
   if (rec === null) return null;
   const now = Date.now();
   let sess: Record<string, any> | null;
-  let created: number;
+  let created = now;
+  let expiresAt = 0;
   if (rec instanceof Uint8Array) {
     const frame = codec.unframe(rec);
-    if (frame === null || (frame.expiresAt !== 0 && frame.expiresAt <= now)) return null;
-    sess = decodeBody(frame.body);
-    created = frame.createdAt;
+    if (frame !== null) {
+      sess = decodeBody(frame.body);
+      created = frame.createdAt;
+      expiresAt = frame.expiresAt;
+    } else {
+      // Not a frame: only express-session JSON (an object with a cookie) is accepted.
+      sess = rec[0] === 0x7b ? decodeBody(rec) : null;
+      if (sess === null || !isObject(sess.cookie)) return null;
+      const cookieExpires = cookieExpiry(sess);
+      if (cookieExpires !== undefined) expiresAt = Math.max(1, cookieExpires);
+    }
   } else {
-    if (rec.expiresAt !== 0 && rec.expiresAt <= now) return null;
-    sess = rec.data;
+    sess = isObject(rec.data) ? rec.data : null;
     created = rec.createdAt;
+    expiresAt = rec.expiresAt;
   }
-  if (sess === null || typeof sess !== 'object' || Array.isArray(sess)) return null;
-  const cookie = sess.cookie as unknown;
-  if (cookie === null || typeof cookie !== 'object' || Array.isArray(cookie)) return null;
+  if (sess === null || (expiresAt !== 0 && expiresAt <= now)) return null;
+  if (sess.cookie === undefined) {
+    const cookie = new Cookie(defaults).data;
+    if (expiresAt !== 0) cookie.expires = new Date(expiresAt);
+    // 'auto' is decided per request when a session is created; a rebuilt cookie has no such moment.
+    if (cookie.sameSite === 'auto') cookie.sameSite = undefined;
+    sess.cookie = cookie;
+  } else if (!isObject(sess.cookie)) {
+    return null;
+  }
   (sess as { [kCreated]?: number })[kCreated] = created;
   return sess;
+}
+
+function isObject(v: unknown): v is Record<string, any> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
 /** JSON bodies start with '{'; anything else is msgpack. Garbage gives null. */

@@ -72,7 +72,7 @@ export class Config {
     this.genid = genid;
     this.name = opts.name || opts.key || 'connect.sid';
     const store = opts.store || new MemoryStore();
-    this.store = isHotsessionStore(store) ? toExpressStore(store, { serializer: opts.serializer, ttl: opts.ttl }) : (store as Store);
+    this.store = isHotsessionStore(store) ? toExpressStore(store, { serializer: opts.serializer, ttl: opts.ttl, cookie: typeof opts.cookie === 'object' ? opts.cookie : undefined }) : (store as Store);
     this.proxy = opts.proxy;
     this.resave = opts.resave === undefined ? true : Boolean(opts.resave);
     this.rolling = Boolean(opts.rolling);
