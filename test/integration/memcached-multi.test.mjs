@@ -78,4 +78,25 @@ describe('MemcachedStore over two memcached servers', { skip: memcachedBinary()?
       await store.close();
     }
   });
+
+  test('failover: true sends a dead server\'s keys to the live one (those sessions start fresh)', async () => {
+    const store = new MemcachedStore({ servers, prefix: `multi-fo:${randomBytes(4).toString('hex')}:`, timeout: 500, failover: true });
+    const srv = await startHttp([{ name: 'sid', store }], { secret: 'multi' });
+    try {
+      const jars = Array.from({ length: 30 }, () => new Jar());
+      await Promise.all(jars.map((j, i) => request(srv.url, `/set?n=${i}`, j)));
+      await b.stop();
+      const down = await Promise.all(jars.map((j) => request(srv.url, '/get?k=n', j)));
+      assert.ok(down.every((r) => r.status === 200), `no 503 with failover (${down.map((r) => r.status)})`);
+      const lost = down.filter((r) => r.body.value === null).length;
+      assert.ok(lost > 0 && lost < jars.length, `only the dead server's sessions are lost (${lost})`);
+      const fresh = new Jar();
+      assert.equal((await request(srv.url, '/set?n=new', fresh)).status, 200);
+      assert.equal((await request(srv.url, '/get?k=n', fresh)).body.value, 'new');
+    } finally {
+      await b.restart();
+      await srv.close();
+      await store.close();
+    }
+  });
 });

@@ -63,11 +63,12 @@ describe('MemcachedStore on its own memcached', { skip: memcachedBinary()?.reaso
   });
 
   test('short lifetimes expire in memcached; touch extends them', async () => {
-    await store.set(id('short'), frame(), 1000);
-    await store.set(id('touched'), frame(), 1000);
-    await store.touch(id('touched'), 5000);
+    // memcached's clock ticks once a second: a TTL of s seconds ends within (s - 1, s] s.
+    await store.set(id('short'), frame(), 2000);
+    await store.set(id('touched'), frame(), 2000);
+    await store.touch(id('touched'), 6000);
     assert.notEqual(await store.get(id('short')), null);
-    await sleep(2200);
+    await sleep(2300);
     assert.equal(await store.get(id('short')), null);
     assert.notEqual(await store.get(id('touched')), null);
   });

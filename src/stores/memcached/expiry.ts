@@ -13,7 +13,10 @@ export const MAX_RELATIVE_SECONDS = 60 * 60 * 24 * 30;
 /**
  * The expiration field for a record that must live `ttlMs` from `nowMs`.
  * Rounded up to whole seconds: memcached has no finer unit, and 0 would mean
- * "never expire".
+ * "never expire". memcached's clock advances once a second, so a record with
+ * `s` seconds ends between s - 1 and s seconds later: rounding up keeps it
+ * from outliving its deadline by more than the rounding, and a frame's own
+ * expiry (checked on every read) is exact.
  */
 export function memcachedExpiry(ttlMs: number, nowMs: number): number {
   const seconds = Math.max(1, Math.ceil(ttlMs / 1000));
