@@ -1,0 +1,118 @@
+/**
+ * hotsession/uws: sessions for uWebSockets.js routes.
+ *
+ * ```js
+ * const { sessions } = require('hotsession/uws');
+ * const withSession = sessions('sid', store, { secret });
+ * app.get('/count', withSession((res, req, session) => {
+ *   const n = (session.get('n') ?? 0) + 1;
+ *   session.set('n', n);
+ *   return String(n);
+ * }));
+ * ```
+ *
+ * The rules of a wrapped handler `(res, req, session)`:
+ * - **Respond by returning**: a string/Buffer/Uint8Array/ArrayBuffer (200),
+ *   `{ status, headers, body }`, or undefined (204). The adapter commits the
+ *   session (the store acknowledged the write), then writes status,
+ *   Set-Cookie, headers and body in one `res.cork()`, unless the client left.
+ * - **Or write `res` yourself**: then end it before your handler (or its
+ *   promise) settles, and since uWS cannot add a header once the status line
+ *   or body went out, write the Set-Cookie values of `await commit(session)`
+ *   yourself (cork after an await; check `res.aborted` first). A response
+ *   the handler ended is left alone; a cookie that could not be sent any
+ *   more is reported once with a process warning.
+ * - **`req` is uWS's**: read it synchronously, before your first await.
+ *   When the store answers asynchronously (Redis...), the handler runs after
+ *   the load and gets a snapshot with the same getters; `res.onData` must
+ *   then be attached by the caller before the route returns, so read request
+ *   bodies with a synchronous store or around this wrapper.
+ * - **Never call `res.onAborted`**: uWS keeps one abort handler per response
+ *   and the adapter's sets `res.aborted = true` (the uWS convention): read that.
+ * - A thrown error (or rejected promise) is a 500 and the session's changes
+ *   are dropped; a store error is `errorStatus` (503); bodies never carry
+ *   error details; `onError` sees every error.
+ *
+ * The adapter never loads uWebSockets.js: it works with whichever build the
+ * application brings (the types come from a dev dependency).
+ * @module
+ */
+import { SessionManager } from '../core/manager';
+import type { Session, SessionData } from '../core/session';
+import { codes, HotsessionError, optionsError } from '../errors';
+import type { AnyStore, MaybePromise } from '../stores/types';
+import { commitAll, commitOne, ManyBinding, SingleBinding } from './uws/binding';
+import { makeRoute, type AnyHandler } from './uws/pipeline';
+import type { ErrorSource, ManySessionHandler, NamedStore, Settings, UwsSessionOptions, WithSession, WithSessions } from './uws/types';
+
+export type {
+  Body, ErrorSource, ManySessionHandler, NamedStore, Reply, Result, SessionGetter, SessionHandler, UwsRoute, UwsSessionOptions,
+  WithSession, WithSessions,
+} from './uws/types';
+
+function defaultOnError(err: Error, source: ErrorSource): void {
+  console.error(`hotsession/uws: ${source} error:`, err);
+}
+
+function settingsOf(options: UwsSessionOptions): Settings {
+  const errorStatus = options?.errorStatus ?? 503;
+  if (!Number.isInteger(errorStatus) || errorStatus < 400 || errorStatus > 599) throw optionsError('errorStatus must be an integer 400..599');
+  const onError = options?.onError ?? defaultOnError;
+  if (typeof onError !== 'function') throw optionsError('onError must be a function');
+  return { errorStatus, onError, warned: false };
+}
+
+function managersOf(entries: readonly NamedStore[], options: UwsSessionOptions): SessionManager[] {
+  if (!Array.isArray(entries) || entries.length === 0) throw new HotsessionError(codes.OPTIONS, 'at least one { name, store } is required');
+  const managers = entries.map((e) => new SessionManager(e.name, e.store, options));
+  if (new Set(managers.map((m) => m.name)).size !== managers.length) throw new HotsessionError(codes.OPTIONS, 'session names must be distinct');
+  return managers;
+}
+
+function checkHandler(handler: unknown): void {
+  if (typeof handler !== 'function') throw new TypeError('withSession(handler): handler must be a function (res, req, session) => result');
+}
+
+/** One named session in one store (gin's `sessions.Sessions(name, store)`). */
+export function sessions<Data extends SessionData = SessionData>(name: string, store: AnyStore, options: UwsSessionOptions): WithSession<Data> {
+  const settings = settingsOf(options);
+  const binding = new SingleBinding(managersOf([{ name, store }], options)[0]!);
+  return (handler) => {
+    checkHandler(handler);
+    return makeRoute(binding, handler as AnyHandler, settings);
+  };
+}
+
+/** Several named sessions in one store; the handler gets `get(name)`. */
+export function sessionsMany(names: readonly string[], store: AnyStore, options: UwsSessionOptions): WithSessions {
+  if (!Array.isArray(names)) throw new HotsessionError(codes.OPTIONS, 'names must be an array of cookie names');
+  return sessionsManyStores(names.map((name) => ({ name, store })), options);
+}
+
+/** Several named sessions, each in its own store; the handler gets `get(name)`. */
+export function sessionsManyStores(entries: readonly NamedStore[], options: UwsSessionOptions): WithSessions {
+  const settings = settingsOf(options);
+  const binding = new ManyBinding(managersOf(entries, options));
+  return (handler: ManySessionHandler) => {
+    checkHandler(handler);
+    return makeRoute(binding, handler as AnyHandler, settings);
+  };
+}
+
+/**
+ * For handlers that write `res` themselves: commits the session(s) now and
+ * gives the Set-Cookie values to write (`res.writeHeader('set-cookie', v)`
+ * for each, after `writeStatus`). Settles once the store acknowledged;
+ * synchronous for the memory and cookie stores. Afterwards the adapter has
+ * nothing left to send for these sessions unless they change again.
+ */
+export function commit(...list: Session<any>[]): MaybePromise<readonly string[]> {
+  if (list.length === 1) return commitOne(managerOf(list[0]!), list[0]!);
+  return commitAll(list.map(managerOf), list);
+}
+
+function managerOf(s: Session<any>): SessionManager {
+  const host = (s as { _host?: unknown } | null)?._host;
+  if (!(host instanceof SessionManager)) throw new TypeError('commit() takes sessions given to a hotsession handler');
+  return host;
+}

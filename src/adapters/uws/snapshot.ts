@@ -1,0 +1,82 @@
+import type { HttpRequest, RecognizedString } from 'uWebSockets.js';
+
+// uWS's HttpRequest lives on the stack of the route callback: after the
+// callback returns, every getter throws. When the session must first come
+// from a store that answers asynchronously, the handler runs later, so it
+// gets a copy of everything readable, taken before the first await.
+
+const MAX_PARAMS = 32;
+
+function text(v: RecognizedString): string {
+  if (typeof v === 'string') return v;
+  return ArrayBuffer.isView(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString() : Buffer.from(v).toString();
+}
+
+/** A copy of a uWS request with the same read-only getters, valid forever. */
+export class RequestSnapshot {
+  readonly #method: string;
+  readonly #rawMethod: string;
+  readonly #url: string;
+  readonly #query: string;
+  /** Header names (lowercase) and values, alternating. */
+  readonly #headers: string[] = [];
+  readonly #params: string[] = [];
+  #parsed: URLSearchParams | null = null;
+
+  constructor(req: HttpRequest) {
+    this.#method = req.getMethod();
+    this.#rawMethod = typeof req.getCaseSensitiveMethod === 'function' ? req.getCaseSensitiveMethod() : this.#method.toUpperCase();
+    this.#url = req.getUrl();
+    this.#query = req.getQuery() ?? '';
+    const headers = this.#headers;
+    req.forEach((k, v) => {
+      headers.push(k, v);
+    });
+    // uWS answers '' past the route's last parameter; a matched parameter is never empty.
+    for (let i = 0; i < MAX_PARAMS; i++) {
+      const p = req.getParameter(i);
+      if (p === undefined || p === '') break;
+      this.#params.push(p);
+    }
+  }
+
+  getHeader(lowerCaseKey: RecognizedString): string {
+    const key = text(lowerCaseKey);
+    const h = this.#headers;
+    for (let i = 0; i < h.length; i += 2) if (h[i] === key) return h[i + 1]!;
+    return '';
+  }
+
+  getParameter(index: number): string {
+    return this.#params[index] ?? '';
+  }
+
+  getUrl(): string {
+    return this.#url;
+  }
+
+  getMethod(): string {
+    return this.#method;
+  }
+
+  getCaseSensitiveMethod(): string {
+    return this.#rawMethod;
+  }
+
+  getQuery(): string;
+  getQuery(key: string): string;
+  getQuery(key?: string): string {
+    if (key === undefined) return this.#query;
+    // uWS decodes %xx and '+' in query values the same way.
+    return (this.#parsed ??= new URLSearchParams(this.#query)).get(key) ?? '';
+  }
+
+  forEach(cb: (key: string, value: string) => void): void {
+    const h = this.#headers;
+    for (let i = 0; i < h.length; i += 2) cb(h[i]!, h[i + 1]!);
+  }
+
+  setYield(): never {
+    throw new TypeError('req.setYield() only works synchronously in the route; this handler ran after the session loaded');
+  }
+}

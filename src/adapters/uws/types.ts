@@ -1,0 +1,96 @@
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import type { SessionOptions } from '../../core/options';
+import type { Session, SessionData } from '../../core/session';
+import type { AnyStore, MaybePromise } from '../../stores/types';
+
+/** A response body uWS can send as is. */
+export type Body = string | Uint8Array | ArrayBuffer;
+
+/** A full response returned by a handler. */
+export interface Reply {
+  /**
+   * HTTP status code.
+   * @default 200 with a body, 204 without
+   */
+  status?: number;
+  /**
+   * Response headers; an array value sends the header once per element.
+   * `content-length` is ignored (uWS computes it). Values are written as
+   * given, like raw uWS: never put unvalidated user input in them.
+   */
+  headers?: Readonly<Record<string, string | number | readonly string[]>>;
+  /** Response body. */
+  body?: Body;
+}
+
+/**
+ * What a handler returns: a body (sent with 200), a {@link Reply}, or
+ * undefined: 204, unless the handler already ended `res` itself.
+ */
+export type Result = Body | Reply | undefined | void;
+
+/** Where an error came from, as reported to `onError`. */
+export type ErrorSource = 'store' | 'handler';
+
+/** Options of the uWebSockets.js adapter: the node:http adapter's options. */
+export interface UwsSessionOptions extends SessionOptions {
+  /**
+   * Status sent when the store fails (loading or saving a session). The body
+   * is a generic status text, never the store's message.
+   * @default 503
+   */
+  errorStatus?: number;
+  /**
+   * Called with every store error and every error a handler throws (the
+   * response is handled either way: `errorStatus` or 500).
+   * @default console.error
+   */
+  onError?: (err: Error, source: ErrorSource) => void;
+}
+
+/**
+ * A route handler with a session. `req` is uWS's request: read it
+ * synchronously, before your first await (when the store answers
+ * asynchronously the handler gets a snapshot with the same getters).
+ */
+export type SessionHandler<Data extends SessionData = SessionData> = (
+  res: HttpResponse, req: HttpRequest, session: Session<Data>,
+) => Result | Promise<Result>;
+
+/** Looks up one of the request's named sessions. */
+export type SessionGetter = <Data extends SessionData = SessionData>(name: string) => Session<Data>;
+
+/** A route handler with several named sessions. */
+export type ManySessionHandler = (res: HttpResponse, req: HttpRequest, get: SessionGetter) => Result | Promise<Result>;
+
+/** What uWS mounts: `app.get(pattern, route)`. */
+export type UwsRoute = (res: HttpResponse, req: HttpRequest) => void;
+
+/** Wraps a handler into a uWS route that loads and commits its session. */
+export type WithSession<Data extends SessionData = SessionData> = (handler: SessionHandler<Data>) => UwsRoute;
+
+/** Wraps a handler into a uWS route that loads and commits several sessions. */
+export type WithSessions = (handler: ManySessionHandler) => UwsRoute;
+
+/** One named session and the store behind it. */
+export interface NamedStore {
+  name: string;
+  store: AnyStore;
+}
+
+/** How a wrapper loads, exposes and commits its session(s). */
+export interface Binding<S> {
+  load(cookieHeader: string): MaybePromise<S>;
+  /** What the handler receives as its third argument. */
+  arg(loaded: S): unknown;
+  /** Set-Cookie values once the store acknowledged every write. */
+  commit(loaded: S): MaybePromise<readonly string[]>;
+}
+
+/** Resolved adapter settings shared by the routes of one wrapper. */
+export interface Settings {
+  errorStatus: number;
+  onError: (err: Error, source: ErrorSource) => void;
+  /** Warned once that a handler ended `res` before its session's cookie could be sent. */
+  warned: boolean;
+}

@@ -1,0 +1,455 @@
+// hotsession/uws over real sockets: the response rules, the synchronous
+// fast path, errors, clients that leave mid-request, and 1,000 concurrent
+// sessions.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { createHook } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MemoryStore, HotsessionError, codes } from 'hotsession';
+import { sessions, sessionsMany, commit } from 'hotsession/uws';
+import { Jar, request } from '../helpers/jar.mjs';
+import { listen } from '../helpers/uws-harness.mjs';
+
+const SECRET = 'uws adapter test secret';
+const cookieModule = await import('hotsession/cookie').catch(() => null);
+
+/** A real MemoryStore behind a timer: every operation answers `ms` later, through a promise. */
+class SlowStore {
+  constructor(ms, inner = new MemoryStore()) {
+    this.ms = ms;
+    this.inner = inner;
+    this.sets = 0;
+  }
+  async get(id) {
+    await sleep(this.ms);
+    return this.inner.get(id);
+  }
+  async set(id, record, ttl) {
+    await sleep(this.ms);
+    this.sets++;
+    return this.inner.set(id, record, ttl);
+  }
+  async touch(id, ttl) {
+    await sleep(this.ms);
+    return this.inner.touch(id, ttl);
+  }
+  async destroy(id) {
+    await sleep(this.ms);
+    return this.inner.destroy(id);
+  }
+  close() {
+    return this.inner.close();
+  }
+}
+
+/** A store whose backend is down; its errors carry details that must never reach a client. */
+class BrokenStore {
+  constructor({ get = true, set = true } = {}) {
+    this.inner = new MemoryStore();
+    this.failGet = get;
+    this.failSet = set;
+  }
+  #err() {
+    return new Error('connect ECONNREFUSED 10.1.2.3:6379 password=hunter2');
+  }
+  get(id) {
+    return this.failGet ? Promise.reject(this.#err()) : this.inner.get(id);
+  }
+  set(id, record, ttl) {
+    return this.failSet ? Promise.reject(this.#err()) : this.inner.set(id, record, ttl);
+  }
+  touch(id, ttl) {
+    return this.inner.touch(id, ttl);
+  }
+  destroy(id) {
+    return this.inner.destroy(id);
+  }
+  close() {
+    return this.inner.close();
+  }
+}
+
+const WRITES = ['cork', 'writeStatus', 'writeHeader', 'write', 'end', 'endWithoutBody', 'tryEnd', 'close'];
+
+/** Wraps a route so that any use of res after its abort is counted (uWS would throw on it). */
+function guarded(route, stats) {
+  return (res, req) => {
+    for (const m of WRITES) {
+      const orig = res[m];
+      if (typeof orig !== 'function') continue;
+      res[m] = function (...args) {
+        if (res.aborted === true) stats.afterAbort++;
+        return orig.apply(res, args);
+      };
+    }
+    route(res, req);
+  };
+}
+
+/** Sends a request on a raw socket and destroys the socket after `ms`. */
+function leaveAfter(port, path, ms, cookie) {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1', () => {
+      s.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${cookie ? `Cookie: ${cookie}\r\n` : ''}\r\n`);
+      setTimeout(() => {
+        s.destroy();
+        resolve();
+      }, ms);
+    });
+    s.on('error', () => {});
+  });
+}
+
+const count = (s) => {
+  const n = (s.get('n') ?? 0) + 1;
+  s.set('n', n);
+  return n;
+};
+
+describe('hotsession/uws', () => {
+  const servers = [];
+  const stores = [];
+  const errors = [];
+  const onError = (err, source) => errors.push({ err, source });
+  const serve = async (mount) => {
+    const srv = await listen(mount);
+    servers.push(srv);
+    return srv;
+  };
+  const store = (s) => {
+    stores.push(s);
+    return s;
+  };
+  after(async () => {
+    for (const s of servers) await s.close();
+    for (const s of stores) await s.close();
+  });
+
+  const syncStores = [['memory', () => new MemoryStore()]];
+  if (cookieModule) syncStores.push(['cookie', () => new cookieModule.CookieStore({ keys: [randomBytes(32)] })]);
+  for (const [kind, make] of syncStores) test(`the ${kind} store is served synchronously: no promise is created`, async () => {
+    const withSession = sessions('sid', store(make()), { secret: SECRET, onError });
+    const route = withSession((res, req, session) => `n=${count(session)}`);
+    let counting = false;
+    let promises = 0;
+    const hook = createHook({ init(id, type) { if (counting && type === 'PROMISE') promises++; } });
+    const srv = await serve((app) => app.get('/count', (res, req) => {
+      counting = true;
+      try {
+        route(res, req);
+      } finally {
+        counting = false;
+      }
+    }));
+    hook.enable();
+    try {
+      const jar = new Jar();
+      const r1 = await request(srv.url, '/count', jar);
+      const r2 = await request(srv.url, '/count', jar);
+      const r3 = await request(srv.url, '/count', jar);
+      assert.deepEqual([r1.body, r2.body, r3.body], ['n=1', 'n=2', 'n=3']);
+      assert.equal(r1.setCookie.length, 1, 'a new session sets its cookie');
+      assert.equal(r1.setCookie[0].name, 'sid');
+    } finally {
+      hook.disable();
+    }
+    assert.equal(promises, 0, 'no promise allocated while serving');
+  });
+
+  test('result forms: body, { status, headers, body }, undefined', async () => {
+    const withSession = sessions('sid', store(new MemoryStore()), { secret: SECRET, onError });
+    const srv = await serve((app) => {
+      app.get('/text', withSession((res, req, s) => { count(s); return 'text'; }));
+      app.get('/buf', withSession(() => Buffer.from('buffer')));
+      app.get('/u8', withSession(() => new TextEncoder().encode('uint8')));
+      app.get('/ab', withSession(() => new TextEncoder().encode('arraybuffer').buffer));
+      app.get('/reply', withSession((res, req, s) => {
+        count(s);
+        return { status: 201, headers: { 'content-type': 'application/json', 'x-many': ['a', 'b'], 'x-n': 7, 'content-length': '999' }, body: '{"ok":true}' };
+      }));
+      app.get('/async-reply', withSession(async (res, req, s) => {
+        await sleep(5);
+        count(s);
+        return { status: 418, body: 'teapot' };
+      }));
+      app.get('/empty', withSession((res, req, s) => { count(s); }));
+      app.get('/headers-only', withSession(() => ({ headers: { 'x-a': '1' } })));
+    });
+    const jar = new Jar();
+    let r = await request(srv.url, '/text', jar);
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'text');
+    assert.equal(r.setCookie.length, 1);
+    assert.equal((await request(srv.url, '/buf', jar)).body, 'buffer');
+    assert.equal((await request(srv.url, '/u8', jar)).body, 'uint8');
+    assert.equal((await request(srv.url, '/ab', jar)).body, 'arraybuffer');
+
+    const res = await fetch(srv.url + '/reply', { headers: { cookie: jar.header() } });
+    assert.equal(res.status, 201);
+    assert.equal(res.headers.get('content-type'), 'application/json');
+    assert.equal(res.headers.get('x-many'), 'a, b');
+    assert.equal(res.headers.get('x-n'), '7');
+    assert.equal(res.headers.get('content-length'), '11', 'uWS computes content-length; a given one is ignored');
+    assert.deepEqual(await res.json(), { ok: true });
+    assert.equal(res.headers.getSetCookie().length, 1, 'the written session re-sends its cookie beside the reply headers');
+
+    r = await request(srv.url, '/async-reply', new Jar());
+    assert.equal(r.status, 418);
+    assert.equal(r.body, 'teapot');
+    assert.equal(r.setCookie.length, 1, 'async handlers get their cookie too');
+
+    const e = await fetch(srv.url + '/empty');
+    assert.equal(e.status, 204);
+    assert.equal(e.headers.get('content-length'), null, 'a 204 carries no content-length');
+    assert.equal(e.headers.getSetCookie().length, 1, 'the 204 carries the new cookie');
+    const h = await fetch(srv.url + '/headers-only');
+    assert.equal(h.status, 204);
+    assert.equal(h.headers.get('x-a'), '1');
+  });
+
+  test('a handler that ends res itself: commit() gives its cookies, sync and async', async () => {
+    const memory = sessions('sid', store(new MemoryStore()), { secret: SECRET, onError });
+    const slow = sessions('sid', store(new SlowStore(15)), { secret: SECRET, onError });
+    const srv = await serve((app) => {
+      app.get('/sync', memory((res, req, s) => {
+        const n = count(s);
+        const cookies = commit(s);
+        assert.ok(Array.isArray(cookies), 'the memory store commits synchronously');
+        res.writeStatus('202 Accepted');
+        for (const c of cookies) res.writeHeader('set-cookie', c);
+        res.end(`mine ${n}`);
+      }));
+      app.get('/async', slow(async (res, req, s) => {
+        const n = count(s);
+        const cookies = await commit(s);
+        if (res.aborted) return;
+        res.cork(() => {
+          res.writeStatus('202 Accepted');
+          for (const c of cookies) res.writeHeader('set-cookie', c);
+          res.end(`mine ${n}`);
+        });
+      }));
+      app.get('/read-only', memory((res, req, s) => {
+        res.end(`read ${s.get('n') ?? 0}`);
+      }));
+    });
+    for (const path of ['/sync', '/async']) {
+      const jar = new Jar();
+      const r1 = await request(srv.url, path, jar);
+      assert.equal(r1.status, 202);
+      assert.equal(r1.body, 'mine 1');
+      assert.equal(r1.setCookie.length, 1, `${path}: one cookie, written by the handler`);
+      const r2 = await request(srv.url, path, jar);
+      assert.equal(r2.body, 'mine 2', `${path}: the session persisted`);
+      assert.equal(r2.setCookie.length, 1, `${path}: one cookie again, not one from the handler and one from the adapter`);
+    }
+    const jar = new Jar();
+    await request(srv.url, '/sync', jar);
+    assert.equal((await request(srv.url, '/read-only', jar)).body, 'read 1', 'a handler may end res without touching the session');
+  });
+
+  test('a handler that ends res without sending its new cookie is warned about once', async () => {
+    const warnings = [];
+    const onWarning = (w) => { if (w.code === 'HOTSESSION_UWS_UNSENT_COOKIE') warnings.push(w); };
+    process.on('warning', onWarning);
+    try {
+      const withSession = sessions('sid', store(new MemoryStore()), { secret: SECRET, onError });
+      const srv = await serve((app) => app.get('/', withSession((res, req, s) => {
+        count(s);
+        res.end('forgot the cookie');
+      })));
+      for (let i = 0; i < 3; i++) {
+        const r = await request(srv.url, '/', new Jar());
+        assert.equal(r.body, 'forgot the cookie');
+        assert.equal(r.setCookie.length, 0);
+      }
+      await sleep(10);
+      assert.equal(warnings.length, 1);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  test('a handler that throws or rejects: 500, generic body, session changes dropped', async () => {
+    errors.length = 0;
+    const withSession = sessions('sid', store(new MemoryStore()), { secret: SECRET, onError });
+    const srv = await serve((app) => {
+      app.get('/set', withSession((res, req, s) => { count(s); return 'ok'; }));
+      app.get('/n', withSession((res, req, s) => String(s.get('n') ?? 0)));
+      app.get('/throw', withSession((res, req, s) => { count(s); throw new Error('internal detail 42'); }));
+      app.get('/reject', withSession(async (res, req, s) => { await sleep(1); count(s); throw new Error('internal detail 43'); }));
+      app.get('/bad-result', withSession(() => 42));
+      app.get('/bad-status', withSession(() => ({ status: 'teapot' })));
+    });
+    const jar = new Jar();
+    await request(srv.url, '/set', jar);
+    for (const path of ['/throw', '/reject', '/bad-result', '/bad-status']) {
+      const r = await request(srv.url, path, jar);
+      assert.equal(r.status, 500, path);
+      assert.equal(r.body, 'Internal Server Error');
+      assert.equal(r.setCookie.length, 0);
+    }
+    assert.equal((await request(srv.url, '/n', jar)).body, 1, 'the failed handlers saved nothing');
+    assert.deepEqual(errors.map((e) => e.source), ['handler', 'handler', 'handler', 'handler']);
+    assert.equal(errors[0].err.message, 'internal detail 42');
+    assert.ok(errors[2].err instanceof TypeError);
+  });
+
+  test('a store error is a 503 without details; errorStatus and onError', async () => {
+    errors.length = 0;
+    const down = sessions('sid', store(new BrokenStore()), { secret: SECRET, onError });
+    const setFails = sessions('sid', store(new BrokenStore({ get: false })), { secret: SECRET, onError });
+    const custom = sessions('sid', store(new BrokenStore()), { secret: SECRET, onError, errorStatus: 502 });
+    let ran = 0;
+    const srv = await serve((app) => {
+      app.get('/load', down((res, req, s) => { ran++; return 'never'; }));
+      app.get('/save', setFails((res, req, s) => { count(s); return 'not sent'; }));
+      app.get('/save-async', setFails(async (res, req, s) => { await sleep(1); count(s); return 'not sent'; }));
+      app.get('/custom', custom(() => 'never'));
+    });
+    // Loading only reaches the store with a well-formed signed cookie: get one from a healthy server.
+    const healthy = sessions('sid', store(new MemoryStore()), { secret: SECRET, onError });
+    const ok = await serve((app) => app.get('/', healthy((res, req, s) => { count(s); return 'ok'; })));
+    const jar = new Jar();
+    await request(ok.url, '/', jar);
+
+    for (const [path, status, j] of [['/load', 503, jar], ['/save', 503, new Jar()], ['/save-async', 503, new Jar()], ['/custom', 502, jar]]) {
+      const r = await request(srv.url, path, j);
+      assert.equal(r.status, status, path);
+      assert.ok(!/ECONNREFUSED|hunter2|10\.1\.2\.3/.test(r.body), `${path}: no detail in the body`);
+      assert.ok(!r.raw.some((c) => c.startsWith('sid=')), `${path}: no cookie for an unsaved session`);
+    }
+    assert.equal(ran, 0, 'the handler never runs without its session');
+    assert.equal(errors.length, 4);
+    for (const { err, source } of errors) {
+      assert.equal(source, 'store');
+      assert.ok(err instanceof HotsessionError);
+      assert.equal(err.code, codes.STORE);
+      assert.match(err.cause.message, /ECONNREFUSED/, 'onError sees the cause');
+    }
+  });
+
+  test('sessionsMany: named sessions, a getter, unknown names fail', async () => {
+    const withSessions = sessionsMany(['a', 'b'], store(new MemoryStore()), { secret: SECRET, onError: () => {} });
+    const slow = sessionsMany(['a', 'b'], store(new SlowStore(5)), { secret: SECRET, onError: () => {} });
+    const srv = await serve((app) => {
+      for (const [prefix, w] of [['', withSessions], ['/slow', slow]]) {
+        app.get(`${prefix}/set`, w((res, req, get) => {
+          get('a').set('v', 'left');
+          get('b').set('v', 'right');
+        }));
+        app.get(`${prefix}/get`, w((res, req, get) => `${get('a').get('v')},${get('b').get('v')}`));
+        app.get(`${prefix}/nope`, w((res, req, get) => get('c').id));
+      }
+    });
+    for (const prefix of ['', '/slow']) {
+      const jar = new Jar();
+      const r = await request(srv.url, `${prefix}/set`, jar);
+      assert.equal(r.status, 204);
+      assert.deepEqual(r.setCookie.map((c) => c.name).sort(), ['a', 'b']);
+      assert.equal((await request(srv.url, `${prefix}/get`, jar)).body, 'left,right');
+      assert.equal((await request(srv.url, `${prefix}/nope`, jar)).status, 500);
+    }
+  });
+
+  test('with an asynchronous store the handler reads a snapshot of req', async () => {
+    const withSession = sessions('sid', store(new SlowStore(10)), { secret: SECRET, onError });
+    const srv = await serve((app) => app.get('/snap/:id/:more', withSession(async (res, req, s) => {
+      count(s);
+      const first = {
+        url: req.getUrl(), method: req.getMethod(), query: req.getQuery(), q: req.getQuery('q'),
+        h: req.getHeader('x-test'), missing: req.getHeader('x-missing'), p0: req.getParameter(0), p1: req.getParameter(1), p2: req.getParameter(2),
+      };
+      return JSON.stringify(first);
+    })));
+    const jar = new Jar();
+    await request(srv.url, '/snap/a/b', jar);
+    const r = await request(srv.url, '/snap/one/two?q=a%20b+c&z=1', jar, { headers: { 'x-test': 'yes' } });
+    assert.deepEqual(r.body, { url: '/snap/one/two', method: 'get', query: 'q=a%20b+c&z=1', q: 'a b c', h: 'yes', missing: '', p0: 'one', p1: 'two', p2: '' });
+  });
+
+  test('clients that leave mid-request: no crash, no write after abort, the server goes on', async () => {
+    const stats = { afterAbort: 0 };
+    const slowStore = store(new SlowStore(80));
+    const memory = store(new MemoryStore());
+    const slow = sessions('sid', slowStore, { secret: SECRET, onError });
+    const fast = sessions('sid', memory, { secret: SECRET, onError });
+    let handled = 0;
+    let finished = 0;
+    const srv = await serve((app) => {
+      // Leaves during the load (a cookie makes the slow store's get run).
+      app.get('/during-load', guarded(slow((res, req, s) => { handled++; return 'x'; }), stats));
+      // Leaves during an async handler.
+      app.get('/during-handler', guarded(fast(async (res, req, s) => {
+        count(s);
+        await sleep(80);
+        finished++;
+        return 'late';
+      }), stats));
+      // Leaves during the commit (the slow store's set).
+      app.get('/during-commit', guarded(slow((res, req, s) => { count(s); return 'x'; }), stats));
+      // Leaves while a handler that writes res itself waits for its commit.
+      app.get('/during-own-commit', guarded(slow(async (res, req, s) => {
+        count(s);
+        const cookies = await commit(s);
+        if (res.aborted) return;
+        res.cork(() => {
+          for (const c of cookies) res.writeHeader('set-cookie', c);
+          res.end('mine');
+        });
+      }), stats));
+      app.get('/ok', slow((res, req, s) => `ok ${count(s)}`));
+    });
+    const jar = new Jar();
+    await request(srv.url, '/ok', jar);
+    const cookie = jar.header();
+    const setsBefore = slowStore.sets;
+    const sizeBefore = memory.size;
+    await Promise.all([
+      leaveAfter(srv.port, '/during-load', 20, cookie),
+      leaveAfter(srv.port, '/during-handler', 20),
+      leaveAfter(srv.port, '/during-commit', 20),
+      leaveAfter(srv.port, '/during-own-commit', 20),
+    ]);
+    await sleep(300);
+    assert.equal(handled, 0, 'a handler whose client left while its session loaded never runs');
+    assert.equal(finished, 1, 'a running handler finishes');
+    assert.equal(memory.size, sizeBefore + 1, 'the finished handler\'s session was committed');
+    assert.ok(slowStore.sets >= setsBefore + 2, 'commits in flight complete');
+    assert.equal(stats.afterAbort, 0, 'res was never touched after its abort');
+    const r = await request(srv.url, '/ok', jar);
+    assert.equal(r.status, 200);
+    assert.equal(r.body, 'ok 2', 'a later request works');
+  });
+
+  test('1,000 concurrent requests on distinct sessions each get their own session', async () => {
+    const N = 1000;
+    const slowStore = store(new SlowStore(5));
+    const withSession = sessions('sid', slowStore, { secret: SECRET, onError });
+    const memoryWrap = sessions('sid', store(new MemoryStore()), { secret: SECRET, onError });
+    const srv = await serve((app) => {
+      for (const [prefix, w] of [['/slow', withSession], ['/memory', memoryWrap]]) {
+        app.get(`${prefix}/set`, w((res, req, s) => { s.set('who', req.getQuery('who')); return 'set'; }));
+        app.get(`${prefix}/who`, w(async (res, req, s) => {
+          const who = s.get('who');
+          await sleep(Math.random() * 5);
+          s.set('seen', (s.get('seen') ?? 0) + 1);
+          return JSON.stringify({ who, seen: s.get('seen') });
+        }));
+      }
+    });
+    for (const prefix of ['/slow', '/memory']) {
+      const jars = Array.from({ length: N }, () => new Jar());
+      const first = await Promise.all(jars.map((jar, i) => request(srv.url, `${prefix}/set?who=client-${i}`, jar)));
+      assert.ok(first.every((r) => r.status === 200 && r.setCookie.length === 1), `${prefix}: every client got a cookie`);
+      assert.equal(new Set(jars.map((j) => j.header())).size, N, 'distinct sessions');
+      const second = await Promise.all(jars.map((jar) => request(srv.url, `${prefix}/who`, jar)));
+      second.forEach((r, i) => {
+        assert.equal(r.status, 200);
+        assert.deepEqual(r.body, { who: `client-${i}`, seen: 1 }, `${prefix}: client ${i} saw its own session`);
+      });
+    }
+  });
+});
