@@ -92,6 +92,9 @@ const wantCeiling = !opts.skipMicro && !opts.skipStores && (opts.only === null |
 
 console.log(`hotsession bench: ${rows.length} HTTP rows, ${subs.length} micro/store benches; ${loadgen}${loadgen === 'wrk' ? ` -t${opts.threads}` : ''}, ${opts.connections} connections, ${opts.warmup}+${opts.duration} s per row`);
 console.log(`Node ${machine.node}, ${machine.cpu} x${machine.cores}, codec ${machine.codec}; results -> ${path.relative(process.cwd(), outDir) || '.'}`);
+// The server and the load generator each want a core; anything else running skews the numbers.
+const busy = machine.loadavg[0] > machine.cores * 0.5;
+if (busy) console.log(`! load average ${machine.loadavg[0].toFixed(2)} on ${machine.cores} cores: the machine is busy, expect noisy numbers`);
 
 // ---- progress ------------------------------------------------------------
 
@@ -110,7 +113,8 @@ let step = 0;
 function progress(what, remainingRows) {
   step++;
   const left = remainingRows * rowEstimate();
-  console.log(`[${step}/${totalSteps}] ${what}  (elapsed ${fmtDuration((Date.now() - t0) / 1000)}, ~${fmtDuration(left)} left${subs.length > 0 && step <= subs.length ? ' + micro/store benches' : ''})`);
+  const more = step <= subs.length ? ' + the micro/store benches' : '';
+  console.log(`[${step}/${totalSteps}] ${what}  (elapsed ${fmtDuration((Date.now() - t0) / 1000)}${left > 0 ? `, ~${fmtDuration(left)} of HTTP rows left${more}` : ''})`);
 }
 
 // ---- 1 and 2: micro and store benches -------------------------------------
@@ -160,7 +164,8 @@ async function runRow(row) {
   };
   if (s.backend !== null) {
     const down = await backendDown(s.backend);
-    if (down !== null) return { ...base, status: 'skipped', reason: down };
+    // CI sets HOTSESSION_REQUIRE_BACKENDS=1: there a missing backend fails its rows.
+    if (down !== null) return { ...base, status: process.env.HOTSESSION_REQUIRE_BACKENDS === '1' ? 'failed' : 'skipped', reason: down };
   }
   const env = { HS_STORE: s.store ?? '', HS_RUN_ID: runId, REDIS_URL: urls.redis, MEMCACHED_SERVERS: urls.memcached, MONGODB_URL: urls.mongo };
   let server;
@@ -252,6 +257,7 @@ const result = {
   runId,
   machine,
   options: { ...opts },
+  busy,
   cookieMapping: loadgen === 'wrk'
     ? 'wrk: each thread takes its share of the cookies (one per connection of that thread) and hands them out round-robin, one per request; wrk gives Lua no handle on the connection, so a cookie is bound to a request slot, not to a socket (see bench/wrk/sessions.lua).'
     : 'autocannon: connection i sends cookie i for its whole life (setupClient).',

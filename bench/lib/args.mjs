@@ -3,7 +3,8 @@ import os from 'node:os';
 
 export const usage = `usage: node bench/run.mjs [options]
   --quick              short runs (about 2-3 s per scenario)
-  --only <pattern>     run scenarios whose name matches (regex, else substring)
+  --only <pattern>     run rows whose name matches (regex, else substring; --list shows
+                       the names); micro/store benches run when their file name matches
   --duration <s>       measured seconds per scenario (default 10; --quick: 2)
   --warmup <s>         unmeasured seconds before each run (default 3; --quick: 0.5)
   --connections <n>    concurrent connections, one session each (default 100)

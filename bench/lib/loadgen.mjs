@@ -26,7 +26,7 @@ export function wrkVersion(bin) {
     execFileSync(bin, ['-v'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (err) {
     // wrk -v prints its banner and exits 1.
-    return String(err.stdout ?? '').split('\n')[0].trim() || 'wrk';
+    return /wrk \S+/.exec(String(err.stdout ?? ''))?.[0] ?? 'wrk';
   }
   return 'wrk';
 }

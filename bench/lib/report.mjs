@@ -30,11 +30,16 @@ export function headlines(rows) {
     if (ra === undefined || rb === undefined || !(rb.rps > 0)) return;
     const value = ra.rps / rb.rps;
     const shown = asPercent ? `${(value * 100).toFixed(0)}%` : `${value.toFixed(2)}x`;
+    if (target === null) {
+      out.push({ text, a, b, value, target, met: null, line: `${text}: ${shown} (${a} vs ${b})` });
+      return;
+    }
     const goal = asPercent ? `${target * 100}%` : `${target}x`;
     out.push({ text, a, b, value, target, met: value >= target, line: `${text}: ${shown} (${a} vs ${b}; target >= ${goal}: ${value >= target ? 'met' : 'MISSED'})` });
   };
   for (const v of ['write', 'read']) {
     add(`uWS + hotsession memory as % of raw uWS (${v})`, `uws-memory:${v}`, 'raw-uws', 0.7, true);
+    add(`node:http + hotsession memory as % of raw node:http (${v})`, `http-memory:${v}`, 'raw-http', null, true);
   }
   for (const v of ['write', 'read']) {
     add(`uWS + hotsession memory vs express + express-session MemoryStore (${v})`, `uws-memory:${v}`, `express-session-memory:${v}`, 18);
@@ -123,7 +128,8 @@ export function markdown(result) {
   const out = [];
   out.push('# hotsession benchmark results', '');
   out.push(`Produced by \`${result.command}\` on ${result.startedAt} (${Math.round(result.seconds)} s).`, '');
-  out.push(`- Machine: ${m.cpu}, ${m.cores} cores, ${m.platform}-${m.arch}, ${Math.round(m.totalMemory / 1073741824)} GB RAM; Node ${m.node}`);
+  out.push(`- Machine: ${m.cpu}, ${m.cores} cores, ${m.platform}-${m.arch}, ${Math.round(m.totalMemory / 1073741824)} GB RAM; Node ${m.node}; load average at start ${m.loadavg.map((x) => x.toFixed(2)).join(' ')}`);
+  if (result.busy) out.push(`- **Busy machine**: load average ${m.loadavg[0].toFixed(2)} on ${m.cores} cores when the run started; the numbers are noisy.`);
   out.push(`- Codec: ${m.codec}`);
   out.push(`- Load generator: ${m.loadgen}${m.loadgenVersion ? ` (${m.loadgenVersion})` : ''}, ${o.connections} connections${m.loadgen === 'wrk' ? `, ${o.threads} thread(s)` : ''}, ${o.warmup} s warm-up + ${o.duration} s measured per row`);
   out.push(`- Sessions: ${o.connections} distinct sessions per row, created through /login before measuring and checked with /read. ${result.cookieMapping}`);

@@ -22,7 +22,8 @@ const short = (n) => (n >= 1e6 ? `${+(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${+(n
  * @returns {string} an SVG document
  */
 export function barChart(groups, { title, subtitle = '' }) {
-  const labelW = 300;
+  // Labels are right-aligned against the bars: room for the longest (13 px text, ~7.2 px a character).
+  const labelW = Math.round(Math.min(440, Math.max(200, 24 + 7.2 * Math.max(0, ...groups.map((g) => g.label.length)))));
   const plotW = 560;
   const right = 130;
   const barH = 16;
