@@ -81,12 +81,13 @@ export interface RedisConnectOptions extends Omit<RedisStoreOptions, 'client'> {
 /**
  * Sessions in Redis (standalone or Cluster) through an ioredis client.
  *
- * Writes of one event-loop turn go out as one pipeline (`SET key value PX
- * ttl`, `PEXPIRE`, `DEL`), split per node on a cluster so no CROSSSLOT error
- * can occur; each `set` settles when Redis acknowledged its own command.
- * Reads of one turn go out as one `MGET` (a pipeline of `GET`s per node on a
- * cluster), and concurrent reads of one id share a round trip. Values are
- * the core's framed records, stored and read as binary Buffers.
+ * Writes of one event-loop turn go out pipelined, in one socket write
+ * (`SET key value PX ttl`, `PEXPIRE`, `DEL`; one write per node on a
+ * cluster, where every command holds one key so no CROSSSLOT error can
+ * occur); each `set` settles when Redis acknowledged its own command.
+ * Reads of one turn go out as one `MGET` (one per slot on a cluster), and
+ * concurrent reads of one id share a round trip. Values are the core's
+ * framed records, stored and read as binary Buffers.
  */
 export class RedisStore implements SessionStore {
   /** The client commands go to. */

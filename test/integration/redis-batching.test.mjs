@@ -1,7 +1,8 @@
 // What batching does on a real Redis: writes of one turn leave in one
-// socket write (one pipeline), reads of one id in flight share a round trip,
-// reads of a turn go as one MGET, batch:false sends each alone. Round trips
-// are counted at the client's socket, not by mocking anything.
+// socket write (pipelined), reads of one id in flight share a round trip,
+// reads of a turn go as one MGET, batch:false sends each alone. Writes are
+// counted where the client's socket hands bytes to the OS (net.Socket's
+// _write/_writev), not by mocking anything.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -13,17 +14,19 @@ const skip = await backend('redis');
 const run = randomBytes(6).toString('hex');
 const record = (n) => Buffer.concat([Buffer.from([0x68, 1, 0, 0]), randomBytes(n)]);
 
-/** A client whose socket writes are counted (one per command sent alone, one per pipeline). */
+/** A client whose socket writes to the OS are counted. */
 async function countedClient() {
   const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
   await client.ping();
   const stream = client.stream;
-  const write = stream.write;
   const counter = { writes: 0 };
-  stream.write = function (...args) {
-    counter.writes++;
-    return write.apply(this, args);
-  };
+  for (const name of ['_write', '_writev']) {
+    const original = stream[name];
+    stream[name] = function (...args) {
+      counter.writes++;
+      return original.apply(this, args);
+    };
+  }
   return { client, counter };
 }
 
