@@ -1,4 +1,5 @@
 import { codec } from '../codec';
+import { SEAL_OVERHEAD } from '../codec/layout';
 import { decodeData, encodeData, isWellFormed } from '../codec/msgpack';
 import type { Sealer } from '../codec/types';
 import { codes, HotsessionError, optionsError } from '../errors';
@@ -6,8 +7,7 @@ import { base64urlLength, decodeBase64url } from './cookie/base64url';
 import { join, MAX_CHUNKS, partNames, split, tooLarge, type SizeRule } from './cookie/chunks';
 import { resolveKeys, type SecretInput } from './cookie/keys';
 import { packPayload, unpackPayload } from './cookie/payload';
-import { MacSealer, SIGNED_OVERHEAD } from './cookie/signed';
-import { SEAL_OVERHEAD } from '../codec/layout';
+import { MacSealer, macContext, SIGNED_OVERHEAD } from './cookie/signed';
 import type { CookieRecord, CookieSessionStore } from './types';
 
 export type { SecretInput } from './cookie/keys';
@@ -113,15 +113,19 @@ const AAD_CACHE = 64;
  * for sensitive sessions; to invalidate every outstanding cookie at once,
  * rotate the keys (a new ring without the old key).
  *
- * **Key rotation and the nonce bound.** Nonces are 96 random bits, so one key
- * may seal about 2^32 cookies before the chance of a repeated nonce (which
- * breaks GCM for that key) passes 2^-32 (NIST SP 800-38D, section 8.3).
- * Every write seals anew (each changed session, and each request under
- * `rolling`), so count writes, not users: at 1,000 writes/s 2^32 is about
- * 136 years, at 100,000/s about 16 months. Rotate well before: prepend a new
- * key (`secrets: [newSecret, oldSecret]`); new cookies are sealed with it,
- * old ones still open (the cookie names its key) and move to the new key
- * the next time their session is written.
+ * **Key rotation and the nonce bound.** Nonces are 96 random bits, so one
+ * key should seal at most 2^32 cookies: past that, the chance that two seals
+ * share a nonce (which breaks GCM for that key: forgeries become possible)
+ * exceeds 2^-32 (NIST SP 800-38D, section 8.3). Every write seals anew (each
+ * changed session, and every request under `rolling`), across every process
+ * sharing the key, so count writes, not users: 2^32 is about 50 days at
+ * 1,000 writes/s and 12 hours at 100,000/s. Rotate on a schedule well inside
+ * that ({@link CookieStore.seals} counts this instance's share): prepend a
+ * new key (`secrets: [newSecret, oldSecret]`); new cookies are sealed with
+ * it, old ones still open (the cookie names its key) and move to the new key
+ * the next time their session is written; drop the old key once the longest
+ * session lifetime has passed. (The `'signed'` mode has no nonce and no such
+ * bound.)
  *
  * **What msgpack does not keep** (see src/codec/msgpack.ts): a Map comes back
  * as a plain object with string keys; class instances come back as plain
@@ -140,6 +144,7 @@ export class CookieStore implements CookieSessionStore {
   readonly #rule: SizeRule;
   readonly #overhead: number;
   readonly #aad = new Map<string, Buffer>();
+  #seals = 0;
 
   constructor(options: CookieStoreOptions) {
     if (options === null || typeof options !== 'object') throw optionsError('CookieStore options are required (at least { secret })');
@@ -155,9 +160,22 @@ export class CookieStore implements CookieSessionStore {
     if (!Number.isInteger(chunks) || chunks < 1 || chunks > MAX_CHUNKS) throw optionsError(`CookieStore chunks must be an integer in 1..${MAX_CHUNKS}`);
     this.mode = mode;
     const keys = resolveKeys(options, mode);
-    this.#sealer = mode === 'sealed' ? codec.createSealer(keys) : new MacSealer(keys);
+    try {
+      this.#sealer = mode === 'sealed' ? codec.createSealer(keys) : new MacSealer(keys);
+    } catch (err) {
+      throw new HotsessionError(codes.OPTIONS, `CookieStore keys: ${(err as Error).message}`, { cause: err });
+    }
     this.#overhead = mode === 'sealed' ? SEAL_OVERHEAD : SIGNED_OVERHEAD;
     this.#rule = { maxCookieSize, attributeBytes, chunks };
+  }
+
+  /**
+   * Cookies this instance sealed or signed since it was built (all with the
+   * ring's first key). Sum it over every process sharing the key to watch
+   * the 2^32 bound described on the class.
+   */
+  get seals(): number {
+    return this.#seals;
   }
 
   /** Public ids of the ring's keys, in ring order (the first seals); useful to log a rotation. */
@@ -165,11 +183,11 @@ export class CookieStore implements CookieSessionStore {
     return this.#sealer.keyIds;
   }
 
-  /** The cookie name's bytes: the additional authenticated data. */
+  /** What binds a cookie to its name: GCM additional data (sealed), the MAC's context (signed). */
   #aadOf(name: string): Buffer {
     let aad = this.#aad.get(name);
     if (aad === undefined) {
-      aad = Buffer.from(name, 'utf8');
+      aad = this.mode === 'sealed' ? Buffer.from(name, 'utf8') : macContext(name);
       if (this.#aad.size < AAD_CACHE) this.#aad.set(name, aad);
     }
     return aad;
@@ -205,6 +223,7 @@ export class CookieStore implements CookieSessionStore {
     const single = Buffer.byteLength(name) + 1 + tokenLength + rule.attributeBytes;
     if (single > rule.maxCookieSize * rule.chunks) throw tooLarge(name, single, rule);
     const token = this.#sealer.seal(payload, expiresAt, this.#aadOf(name)).toString('base64url');
+    this.#seals++;
     return split(name, token, rule);
   }
 

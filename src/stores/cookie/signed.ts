@@ -12,7 +12,8 @@ import type { Opened, Sealer } from '../../codec/types';
  *   | 0x81 | keyId u32BE | expiresAt u64BE | payload          | mac(32) |
  *   +------+-------------+-----------------+------------------+---------+
  *
- *   mac = HMAC-SHA256(macKey, "hotsession signed cookie v1\0" || u16BE(len(name)) || name || bytes[0, n-32))
+ *   mac = HMAC-SHA256(macKey, context || bytes[0, n-32))
+ *   context = "hotsession signed cookie v1\0" || u16BE(len(name)) || name   (see macContext)
  *
  * The header has the sealed envelope's shape (src/codec/layout.ts) with
  * another version byte, so neither reader accepts the other's cookies: a
@@ -22,9 +23,24 @@ import type { Opened, Sealer } from '../../codec/types';
  */
 export const SIGNED_VERSION = 0x81;
 const MAC = 32;
-const LABEL = Buffer.from('hotsession signed cookie v1\0', 'latin1');
+const LABEL = 'hotsession signed cookie v1\0';
 /** Smallest envelope worth computing a MAC for: header, one payload byte, MAC. */
 export const SIGNED_OVERHEAD = SEAL_HEADER + MAC;
+
+/**
+ * The bytes hashed before the envelope for cookie `name`: a label no other
+ * MAC in hotsession uses, then the length-prefixed name. Computed once per
+ * name by the store and passed as `aad`.
+ */
+export function macContext(name: string): Buffer {
+  const n = Buffer.byteLength(name, 'utf8');
+  if (n > 0xffff) throw new RangeError('cookie name too long');
+  const out = Buffer.allocUnsafe(LABEL.length + 2 + n);
+  out.write(LABEL, 0, 'latin1');
+  out.writeUInt16BE(n, LABEL.length);
+  out.write(name, LABEL.length + 2, 'utf8');
+  return out;
+}
 
 /** A Sealer-shaped HMAC key ring: the first key signs, the key id picks the verifier. */
 export class MacSealer implements Sealer {
@@ -75,11 +91,9 @@ export class MacSealer implements Sealer {
   }
 }
 
-function mac(key: KeyObject, name: Uint8Array | undefined, signed: Uint8Array): Buffer {
-  const h = createHmac('sha256', key).update(LABEL);
-  const len = Buffer.allocUnsafe(2);
-  len.writeUInt16BE(name === undefined ? 0 : name.length, 0);
-  h.update(len);
-  if (name !== undefined) h.update(name);
-  return h.update(signed).digest();
+const NO_CONTEXT = macContext('');
+
+/** `context` is {@link macContext} of the cookie name (the empty name's when absent). */
+function mac(key: KeyObject, context: Uint8Array | undefined, signed: Uint8Array): Buffer {
+  return createHmac('sha256', key).update(context ?? NO_CONTEXT).update(signed).digest();
 }
