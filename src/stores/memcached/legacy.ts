@@ -6,8 +6,11 @@ const OPEN_BRACE = 0x7b;
  * Decodes a record connect-memcached wrote: the express-session object as a
  * JSON string (the `memcached` driver serialises objects with JSON.stringify).
  * `cookie` is express-session's cookie state, not session data: it gives the
- * expiry and is dropped. Anything that is not a JSON object gives null, so a
- * corrupt legacy record is a fresh session, never an error.
+ * expiry and is dropped. Anything that is not a JSON object with a `cookie`
+ * object gives null, so a corrupt legacy record is a fresh session, never an
+ * error, and so is a record connect-memcached encrypted (its `secret` option
+ * stores kruptein's `{"hmac","ct","iv",...}` JSON, which must not be mistaken
+ * for session data).
  */
 export function decodeLegacy(value: Uint8Array, now: number): DecodedRecord | null {
   if (value.length === 0 || value[0] !== OPEN_BRACE) return null;
@@ -18,6 +21,8 @@ export function decodeLegacy(value: Uint8Array, now: number): DecodedRecord | nu
     return null;
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
+  const cookie = (parsed as { cookie?: unknown }).cookie;
+  if (cookie === null || typeof cookie !== 'object') return null;
   const data: Record<string, unknown> = {};
   let expiresAt = 0;
   for (const [key, v] of Object.entries(parsed as Record<string, unknown>)) {

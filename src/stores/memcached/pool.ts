@@ -43,14 +43,16 @@ export class ClientPool {
       this.#owned = false;
       return;
     }
-    if (typeof o.servers !== 'string' || o.servers.trim().length === 0) throw optionsError('MemcachedStore needs { client } or { servers: "host:port,..." }');
+    // memjs splits on ',' and keeps the spaces, which then fail as host names.
+    const servers = typeof o.servers === 'string' ? o.servers.split(',').map((s) => s.trim()).filter((s) => s.length > 0).join(',') : '';
+    if (servers.length === 0) throw optionsError('MemcachedStore needs { client } or { servers: "host:port,..." }');
     if (!Number.isInteger(o.size) || o.size < 1 || o.size > 64) throw optionsError('pool must be an integer from 1 to 64');
     const memjs = loadMemjs();
     const seconds = o.timeout / 1000;
     const clients: Client[] = [];
     for (let i = 0; i < o.size; i++) {
       clients.push(
-        memjs.Client.create(o.servers, {
+        memjs.Client.create(servers, {
           // The store decides about retries: a retry inside memjs would hold a
           // request past the store's timeout while the caller waits.
           retries: 0,
