@@ -55,6 +55,8 @@ const t0 = Date.now();
 const live = new Set();
 const stopAll = () => { for (const s of live) s.stop(); };
 process.once('SIGINT', () => { stopAll(); rmSync(tmp, { recursive: true, force: true }); process.exit(130); });
+// A crash of the harness itself must not leave servers running either.
+process.once('exit', stopAll);
 
 const wrkBin = opts.loadgen === 'autocannon' ? null : findWrk();
 if (opts.loadgen === 'wrk' && wrkBin === null) {
@@ -282,6 +284,7 @@ const files = writeResults(outDir, result);
 console.log(`\nwrote ${Object.values(files).map((f) => path.relative(process.cwd(), f)).join(', ')}`);
 const failed = results.filter((r) => r.status === 'failed');
 if (failed.length > 0) {
-  console.log(`${failed.length} row(s) failed: ${failed.map((r) => r.name).join(', ')}`);
+  console.log(`${failed.length} row(s) failed:`);
+  for (const r of failed) console.log(`- ${r.name}: ${r.reason.replace(/\n/g, '\n    ')}`);
   process.exitCode = 1;
 }

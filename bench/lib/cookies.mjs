@@ -59,10 +59,34 @@ export async function createSessions(port, n) {
       const r = await get(agent, port, '/read', cookies[i]);
       if (r.status !== 200) throw new Error(`session ${i} does not read back: status ${r.status} ${r.body.slice(0, 80)}`);
     });
+    await checkWrites(agent, port, cookies[0]);
     return cookies;
   } finally {
     agent.destroy();
   }
+}
+
+/**
+ * Two /write requests in a row must count up: a stack whose writes do not
+ * persist would otherwise post read-write numbers for work it skipped. The
+ * second request carries the cookie the first returned (cookie stores keep
+ * the counter in it); the load generator later replays the original cookies,
+ * which costs those stores the same open, change and seal on every request.
+ */
+async function checkWrites(agent, port, cookie) {
+  const a = await get(agent, port, '/write', cookie);
+  const next = mergeCookies(cookie, a.headers['set-cookie']);
+  const b = await get(agent, port, '/write', next);
+  if (a.status !== 200 || b.status !== 200 || Number(b.body) !== Number(a.body) + 1) {
+    throw new Error(`writes do not persist: /write answered ${a.status} ${JSON.stringify(a.body)}, then ${b.status} ${JSON.stringify(b.body)}`);
+  }
+}
+
+function mergeCookies(header, setCookie) {
+  const jar = new Map(header.split('; ').map((p) => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]));
+  const fresh = cookieHeader(setCookie);
+  if (fresh !== '') for (const p of fresh.split('; ')) jar.set(p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1));
+  return [...jar].map(([k, v]) => `${k}=${v}`).join('; ');
 }
 
 /** Checks `path` answers 200 without a cookie (raw servers) and returns no cookies. */

@@ -142,6 +142,12 @@ export function markdown(result) {
   }
   out.push('## Summary', '', summaryTable(result.rows, result.subRows), '');
   out.push('![requests per second](latest.svg)', '');
+  const notRun = result.rows.filter((r) => r.status !== 'ok');
+  if (notRun.length > 0) {
+    out.push('## Rows that did not run', '');
+    for (const r of notRun) out.push(`- \`${r.name}\` ${r.status}: ${r.reason.replace(/\n/g, ' / ')}`);
+    out.push('');
+  }
   const texts = result.subBenches.filter((b) => b.text || b.error);
   if (texts.length > 0) {
     out.push('## Micro and store benches (their own output)', '');
