@@ -1,0 +1,254 @@
+import type { Collection, MongoClient, MongoClientOptions } from 'mongodb';
+import { codes, HotsessionError, optionsError } from '../errors';
+import { batchLimits, ReadBatcher, WriteBatcher, type BatchOptions } from './batcher';
+import { fromDocument, MAX_RECORD_BYTES, type SessionDocument } from './mongo/documents';
+import { prepareExpiry, Sweeper, type AutoRemove } from './mongo/expiry';
+import { writeBatch } from './mongo/writes';
+import type { DecodedRecord, SessionStore } from './types';
+
+export type { AutoRemove } from './mongo/expiry';
+export { TTL_WARNING_CODE } from './mongo/expiry';
+export type { SessionDocument } from './mongo/documents';
+
+/** Options of {@link MongoStore}. Batching limits (`batch`, `maxBatch`, `maxPending`, `timeout`) come from BatchOptions. */
+export interface MongoStoreOptions extends BatchOptions {
+  /**
+   * A MongoClient of the official `mongodb` driver (connected or not: the
+   * driver connects on first use). The store never closes a client it was given.
+   * Give it a `serverSelectionTimeoutMS` near the store's `timeout` (the
+   * driver's default is 30 s), or operations queued while the server is down
+   * keep running in the driver long after their callers gave up.
+   */
+  client?: MongoClient;
+  /** Connection string, used when no `client` is given; the store then owns (and closes) its client. */
+  url?: string;
+  /**
+   * Driver options for the store's own client (with `url`), over its defaults:
+   * serverSelectionTimeoutMS = `timeout`, connectTimeoutMS = max(`timeout`, 2000),
+   * socketTimeoutMS = max(10 × `timeout`, 10000), appName 'hotsession'.
+   * @default {}
+   */
+  clientOptions?: MongoClientOptions;
+  /**
+   * Database name.
+   * @default 'hotsession'
+   */
+  dbName?: string;
+  /**
+   * Collection name.
+   * @default 'sessions'
+   */
+  collection?: string;
+  /**
+   * Longest lifetime (ms) a record gets in MongoDB, whatever the session asks
+   * (its maxAge, or the manager's ttl for browser-session cookies).
+   * @default undefined (the session's own lifetime)
+   */
+  ttl?: number;
+  /**
+   * How expired documents are removed: 'native' (a TTL index; falls back to
+   * 'interval' with one warning when the server has none, as FerretDB v1),
+   * 'interval' (a deleteMany on an unref'd timer), 'disabled' (neither).
+   * Reads ignore expired documents in every mode.
+   * @default 'native'
+   */
+  autoRemove?: AutoRemove;
+  /**
+   * Sweep period (ms) in 'interval' mode.
+   * @default 60_000
+   */
+  autoRemoveInterval?: number;
+  /**
+   * 'read': documents connect-mongo wrote (`{ _id, session, expires }`) are
+   * read too, so a live app migrates without logging anyone out. Writes
+   * always use hotsession's format.
+   * @default undefined (connect-mongo documents read as absent)
+   */
+  legacy?: 'read';
+}
+
+type Loaded = Uint8Array | DecodedRecord;
+
+/**
+ * Sessions in a MongoDB collection, one document per session:
+ * `{ _id: id, expires: Date, record: BinData }`.
+ *
+ * Writes of one event-loop turn go to the server as one unordered
+ * bulkWrite (replaceOne upserts, `$set` of `expires` for touches,
+ * deleteOne); reads of one turn as one `find` on `_id $in`, and reads of an
+ * id already in flight share its round trip. Each caller's promise settles
+ * with the batch that carried it; a write the server refused rejects alone.
+ *
+ * Indexes are made on first use (the constructor never does I/O); call
+ * `ready()` at startup to surface configuration errors early.
+ */
+export class MongoStore implements SessionStore {
+  readonly #client: MongoClient;
+  readonly #owned: boolean;
+  readonly #col: Collection<SessionDocument>;
+  readonly #legacy: boolean;
+  readonly #maxTtl: number;
+  readonly #mode: AutoRemove;
+  readonly #every: number;
+  readonly #writer: WriteBatcher;
+  readonly #reader: ReadBatcher<Loaded>;
+  #setup: Promise<AutoRemove> | null = null;
+  #active: AutoRemove | null = null;
+  #sweeper: Sweeper | null = null;
+  #closed = false;
+
+  constructor(options: MongoStoreOptions) {
+    const o = options ?? {};
+    const limits = batchLimits(o);
+    const mode = o.autoRemove ?? 'native';
+    if (mode !== 'native' && mode !== 'interval' && mode !== 'disabled') throw optionsError("MongoStore autoRemove must be 'native', 'interval' or 'disabled'");
+    const every = o.autoRemoveInterval ?? 60_000;
+    if (!Number.isFinite(every) || every <= 0) throw optionsError('MongoStore autoRemoveInterval must be a positive number of ms');
+    if (o.ttl !== undefined && (!Number.isFinite(o.ttl) || o.ttl <= 0)) throw optionsError('MongoStore ttl must be a positive number of ms');
+    if (o.legacy !== undefined && o.legacy !== 'read') throw optionsError("MongoStore legacy must be 'read' or undefined");
+    const dbName = o.dbName ?? 'hotsession';
+    const collection = o.collection ?? 'sessions';
+    if (typeof dbName !== 'string' || dbName.length === 0) throw optionsError('MongoStore dbName must be a non-empty string');
+    if (typeof collection !== 'string' || collection.length === 0) throw optionsError('MongoStore collection must be a non-empty string');
+
+    if (o.client !== undefined) {
+      if (o.client === null || typeof (o.client as MongoClient).db !== 'function') throw optionsError('MongoStore client must be a MongoClient');
+      this.#client = o.client;
+      this.#owned = false;
+    } else {
+      if (typeof o.url !== 'string' || o.url.length === 0) throw optionsError('MongoStore needs a client or a url');
+      this.#client = ownClient(o.url, limits.timeout, o.clientOptions);
+      this.#owned = true;
+    }
+    this.#col = this.#client.db(dbName).collection<SessionDocument>(collection);
+    this.#legacy = o.legacy === 'read';
+    this.#maxTtl = o.ttl ?? Infinity;
+    this.#mode = mode;
+    this.#every = every;
+    this.#writer = new WriteBatcher((ops) => this.#afterSetup(() => writeBatch(this.#col, ops, this.#maxTtl)), limits);
+    this.#reader = new ReadBatcher<Loaded>((ids) => this.#afterSetup(() => this.#fetch(ids)), limits);
+  }
+
+  /** The sessions collection (for inspection and maintenance; write sessions through the store). */
+  get collection(): Collection<SessionDocument> {
+    return this.#col;
+  }
+
+  /** The autoRemove mode in force once set up ('interval' after a refused TTL index); null before. */
+  get autoRemove(): AutoRemove | null {
+    return this.#active;
+  }
+
+  /** Creates the indexes now (otherwise done by the first operation). Rejects on a server or network error. */
+  async ready(): Promise<void> {
+    await this.#ensureSetup();
+  }
+
+  get(id: string): Promise<Loaded | null> {
+    if (this.#closed) return closedError();
+    return this.#reader.get(id);
+  }
+
+  set(id: string, record: Uint8Array, ttlMs: number): Promise<void> {
+    if (record.byteLength > MAX_RECORD_BYTES) {
+      return Promise.reject(new HotsessionError(codes.RECORD_TOO_LARGE, `session record of ${record.byteLength} bytes exceeds MongoDB's document limit (${MAX_RECORD_BYTES} bytes for the record)`));
+    }
+    return this.#writer.enqueue('set', id, record, ttlMs);
+  }
+
+  touch(id: string, ttlMs: number): Promise<void> {
+    return this.#writer.enqueue('touch', id, null, ttlMs);
+  }
+
+  destroy(id: string): Promise<void> {
+    return this.#writer.enqueue('destroy', id, null, 0);
+  }
+
+  /** Deletes expired documents now; resolves to how many went. Works in every autoRemove mode. */
+  async sweep(): Promise<number> {
+    const r = await this.#col.deleteMany({ expires: { $lte: new Date() } });
+    return r.deletedCount;
+  }
+
+  /** Waits for writes in flight, stops the sweep timer, and closes the client if the store created it. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#sweeper?.stop();
+    this.#sweeper = null;
+    try {
+      await this.#writer.close();
+    } finally {
+      if (this.#owned) await this.#client.close();
+    }
+  }
+
+  #ensureSetup(): Promise<AutoRemove> {
+    if (this.#setup === null) {
+      this.#setup = prepareExpiry(this.#col, this.#mode).then(
+        (active) => {
+          this.#active = active;
+          if (active === 'interval' && !this.#closed) this.#sweeper = new Sweeper(this.#col, this.#every);
+          return active;
+        },
+        (err: unknown) => {
+          // Unreachable server: the next operation tries again.
+          this.#setup = null;
+          throw err;
+        },
+      );
+    }
+    return this.#setup;
+  }
+
+  /** Runs `fn` once the indexes exist; after the first success this costs no await. */
+  #afterSetup<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#active !== null) return fn();
+    return this.#ensureSetup().then(fn);
+  }
+
+  async #fetch(ids: string[]): Promise<Array<Loaded | null>> {
+    const now = Date.now();
+    // Expired documents are filtered by the server whatever autoRemove does: a TTL monitor runs only once a minute.
+    const live = { $gt: new Date(now) };
+    const opts = { promoteBuffers: true } as const;
+    if (ids.length === 1) {
+      const doc = await this.#col.findOne({ _id: ids[0]!, expires: live }, opts);
+      return [doc === null ? null : fromDocument(doc, this.#legacy, now)];
+    }
+    const docs = await this.#col.find({ _id: { $in: ids }, expires: live }, opts).toArray();
+    const byId = new Map<string, SessionDocument>();
+    for (const d of docs) byId.set(d._id, d);
+    return ids.map((id) => {
+      const doc = byId.get(id);
+      return doc === undefined ? null : fromDocument(doc, this.#legacy, now);
+    });
+  }
+}
+
+function closedError(): Promise<never> {
+  return Promise.reject(new HotsessionError(codes.STORE_CLOSED, 'the store is closed'));
+}
+
+/**
+ * The store's own client. The driver is required here, not imported at the
+ * top: it is an optional peer dependency, and a store handed a client never
+ * needs to load it.
+ */
+function ownClient(url: string, timeout: number, extra: MongoClientOptions | undefined): MongoClient {
+  let driver: typeof import('mongodb');
+  try {
+    driver = require('mongodb') as typeof import('mongodb');
+  } catch (err) {
+    throw new HotsessionError(codes.OPTIONS, "MongoStore needs the 'mongodb' package (npm install mongodb) or a client", { cause: err });
+  }
+  // Fail fast while the server is away instead of the driver's 30 s, so
+  // queued operations do not outlive the callers that timed out on them.
+  const defaults: MongoClientOptions = {
+    appName: 'hotsession',
+    serverSelectionTimeoutMS: timeout,
+    connectTimeoutMS: Math.max(timeout, 2000),
+    socketTimeoutMS: Math.max(timeout * 10, 10_000),
+  };
+  return new driver.MongoClient(url, { ...defaults, ...extra });
+}

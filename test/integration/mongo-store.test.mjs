@@ -1,0 +1,203 @@
+// MongoStore behaviour beyond the conformance suite, against the real server
+// at MONGODB_URL (FerretDB here, MongoDB wherever it points at one). Round
+// trips are counted with the driver's own command monitoring, not a mock.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { MongoClient } from 'mongodb';
+import { MongoStore } from 'hotsession/mongo';
+import { backend, MONGODB_URL } from '../helpers/backends.mjs';
+
+const skip = await backend('mongo');
+const dbName = `hotsession_store_${randomBytes(5).toString('hex')}`;
+const id = () => randomBytes(24).toString('base64url');
+const rec = (n = 16, fill = 7) => new Uint8Array(n).fill(fill);
+
+describe('MongoStore', { skip: skip?.reason ?? false }, () => {
+  let client;
+  let commands;
+  let n = 0;
+  const stores = [];
+  const make = (o = {}) => {
+    const s = new MongoStore({ client, dbName, collection: `c${n++}`, autoRemove: 'disabled', ...o });
+    stores.push(s);
+    return s;
+  };
+  const col = (s) => s.collection;
+
+  before(async () => {
+    client = new MongoClient(MONGODB_URL, { serverSelectionTimeoutMS: 2000, monitorCommands: true });
+    commands = [];
+    client.on('commandStarted', (e) => commands.push(e));
+    await client.connect();
+  });
+  after(async () => {
+    for (const s of stores) await s.close();
+    await client.db(dbName).dropDatabase();
+    await client.close();
+  });
+  const count = (name) => commands.filter((c) => c.commandName === name && c.databaseName === dbName).length;
+
+  test('the writes of one turn go out as one unordered bulk; the reads of one turn as one find', async () => {
+    const s = make();
+    await s.ready();
+    const ids = Array.from({ length: 50 }, id);
+    const u0 = count('update');
+    await Promise.all(ids.map((x, i) => s.set(x, rec(8, i), 60_000)));
+    assert.equal(count('update') - u0, 1, 'one update command for 50 upserts');
+    const last = commands.filter((c) => c.commandName === 'update').at(-1);
+    assert.equal(last.command.ordered, false);
+    assert.equal(last.command.updates.length, 50);
+    const f0 = count('find');
+    const got = await Promise.all([...ids, id()].map((x) => s.get(x)));
+    assert.equal(count('find') - f0, 1, 'one find for 51 gets');
+    assert.deepEqual(got.slice(0, 50).map((r) => r[0]), ids.map((_, i) => i));
+    assert.equal(got[50], null);
+  });
+
+  test('gets of one id in flight share one round trip', async () => {
+    const s = make();
+    const x = id();
+    await s.set(x, rec(4, 1), 60_000);
+    const f0 = count('find');
+    const all = await Promise.all(Array.from({ length: 20 }, () => s.get(x)));
+    assert.equal(count('find') - f0, 1);
+    for (const r of all) assert.deepEqual([...r], [1, 1, 1, 1]);
+  });
+
+  test('a mixed turn (set, touch, destroy) is one bulk and each op lands', async () => {
+    const s = make();
+    const [a, b, c] = [id(), id(), id()];
+    await Promise.all([s.set(b, rec(), 60_000), s.set(c, rec(), 60_000)]);
+    const before = await col(s).findOne({ _id: b });
+    await Promise.all([s.set(a, rec(3, 9), 60_000), s.touch(b, 600_000), s.destroy(c), s.touch(id(), 1000)]);
+    const docs = await col(s).find({ _id: { $in: [a, b, c] } }).toArray();
+    const byId = Object.fromEntries(docs.map((d) => [d._id, d]));
+    assert.deepEqual([...byId[a].record.buffer], [9, 9, 9]);
+    assert.ok(byId[b].expires.getTime() > before.expires.getTime() + 500_000, 'touch extended expires');
+    assert.equal(byId[c], undefined, 'destroyed');
+    assert.equal(Object.keys(byId).length, 2, 'a touch of an absent id creates nothing');
+  });
+
+  test('documents hold _id, expires (Date) and the record as BinData', async () => {
+    const s = make();
+    const x = id();
+    await s.set(x, rec(5, 3), 120_000);
+    const doc = await col(s).findOne({ _id: x });
+    assert.deepEqual(Object.keys(doc).sort(), ['_id', 'expires', 'record']);
+    assert.ok(doc.expires instanceof Date);
+    assert.ok(Math.abs(doc.expires.getTime() - (Date.now() + 120_000)) < 5000);
+    assert.equal(doc.record._bsontype, 'Binary');
+  });
+
+  test('the ttl option caps the lifetime the session asks for', async () => {
+    const s = make({ ttl: 10_000 });
+    const x = id();
+    await s.set(x, rec(), 86_400_000);
+    const doc = await col(s).findOne({ _id: x });
+    assert.ok(doc.expires.getTime() <= Date.now() + 10_000);
+  });
+
+  test('reads ignore expired documents whatever autoRemove is', async () => {
+    for (const autoRemove of ['disabled', 'interval', 'native']) {
+      const s = make({ autoRemove, autoRemoveInterval: 3_600_000 });
+      const x = id();
+      await s.set(x, rec(), 300);
+      assert.notEqual(await s.get(x), null);
+      await sleep(400);
+      assert.equal(await s.get(x), null, autoRemove);
+      await col(s).insertOne({ _id: 'past', expires: new Date(Date.now() - 1), record: Buffer.from([1]) });
+      assert.equal(await s.get('past'), null);
+    }
+  });
+
+  test("'interval' deletes expired documents on its timer; 'disabled' leaves them", async () => {
+    const swept = make({ autoRemove: 'interval', autoRemoveInterval: 100 });
+    const kept = make({ autoRemove: 'disabled' });
+    for (const s of [swept, kept]) {
+      await s.ready();
+      await col(s).insertMany([
+        { _id: 'old', expires: new Date(Date.now() - 1000), record: Buffer.from([1]) },
+        { _id: 'live', expires: new Date(Date.now() + 60_000), record: Buffer.from([1]) },
+      ]);
+    }
+    await sleep(600);
+    assert.deepEqual((await col(swept).find().toArray()).map((d) => d._id), ['live']);
+    assert.equal(await col(kept).countDocuments(), 2);
+    assert.equal(swept.autoRemove, 'interval');
+    assert.equal(kept.autoRemove, 'disabled');
+  });
+
+  test("'native' makes a TTL index, or falls back to 'interval' where the server has none", async () => {
+    const s = make({ autoRemove: 'native' });
+    await s.ready();
+    const indexes = await col(s).listIndexes().toArray();
+    const onExpires = indexes.find((i) => i.key.expires === 1);
+    assert.ok(onExpires, 'an index on expires exists either way');
+    if (s.autoRemove === 'native') assert.equal(onExpires.expireAfterSeconds, 0);
+    else assert.equal(s.autoRemove, 'interval');
+  });
+
+  test('a write the server refuses rejects; no write is reported saved that is not stored', async () => {
+    const s = make();
+    await s.ready();
+    // Two sets of one batch get the same expires (one clock reading per batch): a unique index makes one of them fail.
+    await col(s).createIndex({ expires: 1 }, { unique: true, name: 'force_conflict' });
+    const [a, b, c] = [id(), id(), id()];
+    await s.set(c, rec(), 30_000);
+    const results = await Promise.allSettled([s.set(a, rec(2, 1), 60_000), s.set(b, rec(2, 2), 60_000), s.destroy(c)]);
+    const rejected = results.filter((r) => r.status === 'rejected');
+    assert.ok(rejected.length >= 1, 'the conflicting write rejects');
+    for (const r of rejected) assert.equal(r.reason.code, 'HOTSESSION_ERR_STORE');
+    assert.ok(rejected.some((r) => r.reason.cause?.code === 11000), 'the server error is the cause');
+    const stored = new Set((await col(s).find().toArray()).map((d) => d._id));
+    [a, b].forEach((x, i) => { if (results[i].status === 'fulfilled') assert.ok(stored.has(x), `reported saved: ${x}`); });
+    if (results[2].status === 'fulfilled') assert.ok(!stored.has(c), 'reported destroyed');
+    assert.ok(!(stored.has(a) && stored.has(b)), 'both cannot be stored');
+  });
+
+  test('a record over the document limit is refused before it is sent', async () => {
+    const s = make();
+    await assert.rejects(s.set(id(), new Uint8Array(17 * 1024 * 1024), 1000), { code: 'HOTSESSION_ERR_RECORD_TOO_LARGE' });
+  });
+
+  test("legacy: 'read' decodes connect-mongo documents (JSON text or object); otherwise they read as absent", async () => {
+    const legacy = make({ legacy: 'read' });
+    const plain = make({ collection: legacy.collection.collectionName });
+    const expires = new Date(Date.now() + 60_000);
+    const body = { cookie: { originalMaxAge: 60_000, httpOnly: true, path: '/' }, user: 'ada', n: [1, 2] };
+    await col(legacy).insertMany([
+      { _id: 'text', session: JSON.stringify(body), expires },
+      { _id: 'object', session: body, expires },
+      { _id: 'broken', session: '{"user":', expires },
+      { _id: 'stale', session: JSON.stringify(body), expires: new Date(Date.now() - 1) },
+    ]);
+    for (const x of ['text', 'object']) {
+      const r = await legacy.get(x);
+      assert.deepEqual(r.data, { user: 'ada', n: [1, 2] });
+      assert.equal(r.expiresAt, expires.getTime());
+      assert.ok(Math.abs(r.createdAt - Date.now()) < 5000);
+      assert.equal(await plain.get(x), null);
+    }
+    assert.equal(await legacy.get('broken'), null);
+    assert.equal(await legacy.get('stale'), null);
+  });
+
+  test('close() closes its own client and leaves a given one open', async () => {
+    const own = new MongoStore({ url: MONGODB_URL, dbName, collection: 'own', autoRemove: 'disabled' });
+    await own.set(id(), rec(), 1000);
+    await own.close();
+    await assert.rejects(own.get(id()), { code: 'HOTSESSION_ERR_STORE_CLOSED' });
+    await assert.rejects(own.set(id(), rec(), 1000), { code: 'HOTSESSION_ERR_STORE_CLOSED' });
+    const given = make();
+    await given.set(id(), rec(), 1000);
+    await given.close();
+    assert.equal((await client.db(dbName).command({ ping: 1 })).ok, 1);
+  });
+
+  test('bad options are coded errors', () => {
+    const bad = [{}, { url: '' }, { url: MONGODB_URL, autoRemove: 'ttl' }, { url: MONGODB_URL, autoRemoveInterval: 0 }, { url: MONGODB_URL, ttl: -1 }, { url: MONGODB_URL, legacy: 'write' }, { url: MONGODB_URL, maxBatch: 0 }, { client: {} }];
+    for (const o of bad) assert.throws(() => new MongoStore(o), { code: 'HOTSESSION_ERR_OPTIONS' }, JSON.stringify(o));
+  });
+});
