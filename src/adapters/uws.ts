@@ -24,9 +24,10 @@
  *   more is reported once with a process warning.
  * - **`req` is uWS's**: read it synchronously, before your first await.
  *   When the store answers asynchronously (Redis...), the handler runs after
- *   the load and gets a snapshot with the same getters; `res.onData` must
- *   then be attached by the caller before the route returns, so read request
- *   bodies with a synchronous store or around this wrapper.
+ *   the load and gets a snapshot with the same getters. A request body must
+ *   be read from the start (`res.onData` before the route returns): do it in
+ *   `withSession(prepare, handler)`, whose `prepare(res, req)` runs at once
+ *   and whose return value (a promise of the body) is the handler's 4th argument.
  * - **Never call `res.onAborted`**: uWS keeps one abort handler per response
  *   and the adapter's sets `res.aborted = true` (the uWS convention): read that.
  * - A thrown error (or rejected promise) is a 500 and the session's changes
@@ -43,10 +44,10 @@ import { codes, HotsessionError, optionsError } from '../errors';
 import type { AnyStore, MaybePromise } from '../stores/types';
 import { commitAll, commitOne, ManyBinding, SingleBinding } from './uws/binding';
 import { makeRoute, type AnyHandler } from './uws/pipeline';
-import type { ErrorSource, ManySessionHandler, NamedStore, Settings, UwsSessionOptions, WithSession, WithSessions } from './uws/types';
+import type { Binding, ErrorSource, NamedStore, Prepare, Settings, UwsRoute, UwsSessionOptions, WithSession, WithSessions } from './uws/types';
 
 export type {
-  Body, ErrorSource, ManySessionHandler, NamedStore, Reply, Result, SessionGetter, SessionHandler, UwsRoute, UwsSessionOptions,
+  Body, ErrorSource, ManySessionHandler, NamedStore, Prepare, Reply, Result, SessionGetter, SessionHandler, UwsRoute, UwsSessionOptions,
   WithSession, WithSessions,
 } from './uws/types';
 
@@ -69,18 +70,20 @@ function managersOf(entries: readonly NamedStore[], options: UwsSessionOptions):
   return managers;
 }
 
-function checkHandler(handler: unknown): void {
+/** `(handler)` or `(prepare, handler)`. */
+function route(binding: Binding<any>, settings: Settings, a: unknown, b: unknown): UwsRoute {
+  const handler = b === undefined ? a : b;
+  const prepare = b === undefined ? undefined : a;
   if (typeof handler !== 'function') throw new TypeError('withSession(handler): handler must be a function (res, req, session) => result');
+  if (prepare !== undefined && typeof prepare !== 'function') throw new TypeError('withSession(prepare, handler): prepare must be a function (res, req) => value');
+  return makeRoute(binding, handler as AnyHandler, prepare as Prepare<unknown> | undefined, settings);
 }
 
 /** One named session in one store (gin's `sessions.Sessions(name, store)`). */
 export function sessions<Data extends SessionData = SessionData>(name: string, store: AnyStore, options: UwsSessionOptions): WithSession<Data> {
   const settings = settingsOf(options);
   const binding = new SingleBinding(managersOf([{ name, store }], options)[0]!);
-  return (handler) => {
-    checkHandler(handler);
-    return makeRoute(binding, handler as AnyHandler, settings);
-  };
+  return ((a: unknown, b?: unknown) => route(binding, settings, a, b)) as WithSession<Data>;
 }
 
 /** Several named sessions in one store; the handler gets `get(name)`. */
@@ -93,10 +96,7 @@ export function sessionsMany(names: readonly string[], store: AnyStore, options:
 export function sessionsManyStores(entries: readonly NamedStore[], options: UwsSessionOptions): WithSessions {
   const settings = settingsOf(options);
   const binding = new ManyBinding(managersOf(entries, options));
-  return (handler: ManySessionHandler) => {
-    checkHandler(handler);
-    return makeRoute(binding, handler as AnyHandler, settings);
-  };
+  return ((a: unknown, b?: unknown) => route(binding, settings, a, b)) as WithSessions;
 }
 
 /**

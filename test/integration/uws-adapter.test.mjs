@@ -370,6 +370,37 @@ describe('hotsession/uws', () => {
     assert.deepEqual(r.body, { url: '/snap/one/two', method: 'get', query: 'q=a%20b+c&z=1', q: 'a b c', h: 'yes', missing: '', p0: 'one', p1: 'two', p2: '' });
   });
 
+  test('withSession(prepare, handler) reads a request body while an asynchronous store loads the session', async () => {
+    const readBody = (res) => new Promise((resolve) => {
+      const chunks = [];
+      res.onData((chunk, isLast) => {
+        chunks.push(Buffer.from(chunk.slice(0))); // uWS reuses the chunk's memory
+        if (isLast) resolve(Buffer.concat(chunks).toString());
+      });
+    });
+    const slow = sessions('sid', store(new SlowStore(20)), { secret: SECRET, onError });
+    const fast = sessions('sid', store(new MemoryStore()), { secret: SECRET, onError });
+    let prepares = 0;
+    const srv = await serve((app) => {
+      for (const [prefix, w] of [['/slow', slow], ['/fast', fast]]) {
+        app.post(`${prefix}/login`, w(readBody, async (res, req, s, body) => {
+          s.set('user', JSON.parse(await body).user);
+          return 'welcome';
+        }));
+        app.get(`${prefix}/me`, w(() => { prepares++; return 'p'; }, (res, req, s, prepared) => `${s.get('user')} ${prepared}`));
+      }
+    });
+    for (const prefix of ['/slow', '/fast']) {
+      const jar = new Jar();
+      const big = 'x'.repeat(200_000); // several onData chunks
+      const r = await request(srv.url, `${prefix}/login`, jar, { method: 'POST', body: JSON.stringify({ user: 'ada', big }) });
+      assert.equal(r.status, 200);
+      assert.equal(r.body, 'welcome');
+      assert.equal((await request(srv.url, `${prefix}/me`, jar)).body, 'ada p');
+    }
+    assert.equal(prepares, 2);
+  });
+
   test('clients that leave mid-request: no crash, no write after abort, the server goes on', async () => {
     const stats = { afterAbort: 0 };
     const slowStore = store(new SlowStore(80));

@@ -4,18 +4,25 @@ import { codes, HotsessionError } from '../../errors';
 import type { MaybePromise } from '../../stores/types';
 import { checkResult, send, sendCorked, sendError, sendErrorCorked } from './respond';
 import { RequestSnapshot } from './snapshot';
-import type { Binding, ErrorSource, Settings, UwsRoute } from './types';
+import type { Binding, ErrorSource, Prepare, Settings, UwsRoute } from './types';
 
 const debug = debuglog('hotsession');
 
 /** The handler as the pipeline sees it: the third argument is whatever the binding exposes. */
-export type AnyHandler = (res: HttpResponse, req: HttpRequest, arg: any) => unknown;
+export type AnyHandler = (res: HttpResponse, req: HttpRequest, arg: any, prepared: unknown) => unknown;
 
 // Errors that mean "the backend is unavailable" whatever their source.
 const UNAVAILABLE: readonly string[] = [codes.STORE, codes.STORE_TIMEOUT, codes.QUEUE_FULL, codes.STORE_CLOSED];
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v instanceof Promise || (v !== null && typeof v === 'object' && typeof (v as PromiseLike<unknown>).then === 'function');
+}
+
+function ignore(): void {}
+
+/** The handler will not run: a rejection of what `prepare` started (a body read) has no one to reach. */
+function drop(prepared: unknown): void {
+  if (isThenable(prepared)) prepared.then(undefined, ignore);
 }
 
 /**
@@ -26,27 +33,36 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
  * await, no promise and no closure. The first stage that returns a promise
  * hands the rest to `later`, which registers `onAborted` before it awaits.
  */
-export function makeRoute<S>(binding: Binding<S>, handler: AnyHandler, settings: Settings): UwsRoute {
+export function makeRoute<S>(binding: Binding<S>, handler: AnyHandler, prepare: Prepare<unknown> | undefined, settings: Settings): UwsRoute {
   return function hotsessionRoute(res: HttpResponse, req: HttpRequest): void {
+    let prepared: unknown;
+    if (prepare !== undefined) {
+      try {
+        prepared = prepare(res, req);
+      } catch (err) {
+        return fail(res, settings, err, 'handler', false);
+      }
+    }
     let loaded: MaybePromise<S>;
     try {
       loaded = binding.load(req.getHeader('cookie'));
     } catch (err) {
+      drop(prepared);
       return fail(res, settings, err, 'store', false);
     }
     if (loaded instanceof Promise) {
       // req dies when this callback returns: the handler will read a copy.
-      void later(res, binding, handler, settings, new RequestSnapshot(req) as unknown as HttpRequest, loaded, undefined, null);
+      void later(res, binding, handler, settings, new RequestSnapshot(req) as unknown as HttpRequest, prepared, loaded, undefined, null);
       return;
     }
     let result: unknown;
     try {
-      result = handler(res, req, binding.arg(loaded));
+      result = handler(res, req, binding.arg(loaded), prepared);
     } catch (err) {
       return fail(res, settings, err, 'handler', false);
     }
     if (isThenable(result)) {
-      void later(res, binding, handler, settings, null, loaded, result, null);
+      void later(res, binding, handler, settings, null, undefined, loaded, result, null);
       return;
     }
     try {
@@ -56,7 +72,7 @@ export function makeRoute<S>(binding: Binding<S>, handler: AnyHandler, settings:
     }
     const cookies = binding.commit(loaded);
     if (cookies instanceof Promise) {
-      void later(res, binding, handler, settings, null, loaded, result, cookies);
+      void later(res, binding, handler, settings, null, undefined, loaded, result, cookies);
       return;
     }
     try {
@@ -68,12 +84,13 @@ export function makeRoute<S>(binding: Binding<S>, handler: AnyHandler, settings:
 }
 
 /**
- * The asynchronous remainder of a request. `req` is non-null when the
- * handler has not run yet; `cookies` is non-null when the commit started.
+ * The asynchronous remainder of a request. `req` (and `prepared`) are
+ * given when the handler has not run yet; `cookies` is non-null when the
+ * commit started.
  */
 async function later<S>(
   res: HttpResponse, binding: Binding<S>, handler: AnyHandler, settings: Settings,
-  req: HttpRequest | null, loaded: MaybePromise<S>, result: unknown, cookies: MaybePromise<readonly string[]> | null,
+  req: HttpRequest | null, prepared: unknown, loaded: MaybePromise<S>, result: unknown, cookies: MaybePromise<readonly string[]> | null,
 ): Promise<void> {
   // Before the first await: uWS requires it, and it is the only way to learn
   // that the client left. `aborted` is the uWS convention handlers can read.
@@ -84,13 +101,14 @@ async function later<S>(
   try {
     s = loaded instanceof Promise ? await loaded : loaded;
   } catch (err) {
+    drop(prepared);
     return fail(res, settings, err, 'store', true);
   }
   if (req !== null) {
     // The client left while its session loaded: nothing has happened yet, so nothing runs.
-    if (res.aborted === true) return;
+    if (res.aborted === true) return drop(prepared);
     try {
-      result = handler(res, req, binding.arg(s));
+      result = handler(res, req, binding.arg(s), prepared);
     } catch (err) {
       return fail(res, settings, err, 'handler', true);
     }

@@ -52,25 +52,46 @@ export interface UwsSessionOptions extends SessionOptions {
  * A route handler with a session. `req` is uWS's request: read it
  * synchronously, before your first await (when the store answers
  * asynchronously the handler gets a snapshot with the same getters).
+ * `prepared` is what the route's `prepare` returned (undefined without one).
  */
-export type SessionHandler<Data extends SessionData = SessionData> = (
-  res: HttpResponse, req: HttpRequest, session: Session<Data>,
+export type SessionHandler<Data extends SessionData = SessionData, P = undefined> = (
+  res: HttpResponse, req: HttpRequest, session: Session<Data>, prepared: P,
 ) => Result | Promise<Result>;
 
 /** Looks up one of the request's named sessions. */
 export type SessionGetter = <Data extends SessionData = SessionData>(name: string) => Session<Data>;
 
 /** A route handler with several named sessions. */
-export type ManySessionHandler = (res: HttpResponse, req: HttpRequest, get: SessionGetter) => Result | Promise<Result>;
+export type ManySessionHandler<P = undefined> = (res: HttpResponse, req: HttpRequest, get: SessionGetter, prepared: P) => Result | Promise<Result>;
+
+/**
+ * `withSession(prepare, handler)`: runs synchronously when the request
+ * arrives, before the session loads,
+ * with uWS's live `req`: the place to attach `res.onData` and start reading
+ * the body (an asynchronous store runs the handler too late for that).
+ * Its return value (a promise of the body, say) reaches the handler.
+ * It must not call `res.onAborted` or write the response.
+ */
+export type Prepare<P> = (res: HttpResponse, req: HttpRequest) => P;
 
 /** What uWS mounts: `app.get(pattern, route)`. */
 export type UwsRoute = (res: HttpResponse, req: HttpRequest) => void;
 
-/** Wraps a handler into a uWS route that loads and commits its session. */
-export type WithSession<Data extends SessionData = SessionData> = (handler: SessionHandler<Data>) => UwsRoute;
+/**
+ * Wraps a handler into a uWS route that loads and commits its session:
+ * `withSession(handler)`, or `withSession(prepare, handler)` when something
+ * must be read from the request before the session loads (the body).
+ */
+export interface WithSession<Data extends SessionData = SessionData> {
+  (handler: SessionHandler<Data>): UwsRoute;
+  <P>(prepare: Prepare<P>, handler: SessionHandler<Data, P>): UwsRoute;
+}
 
-/** Wraps a handler into a uWS route that loads and commits several sessions. */
-export type WithSessions = (handler: ManySessionHandler) => UwsRoute;
+/** `WithSession` for several named sessions: the handler gets `get(name)`. */
+export interface WithSessions {
+  (handler: ManySessionHandler): UwsRoute;
+  <P>(prepare: Prepare<P>, handler: ManySessionHandler<P>): UwsRoute;
+}
 
 /** One named session and the store behind it. */
 export interface NamedStore {
