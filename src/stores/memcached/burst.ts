@@ -65,11 +65,20 @@ export function burst(client: Client, keys: readonly string[], timeoutMs: number
   });
 }
 
+// Sockets already switched to TCP_NODELAY. memjs leaves Nagle on; a burst
+// is already one corked write, and Nagle would only hold the next burst back
+// until the previous one is acknowledged (ioredis and node-redis turn it off too).
+const noDelay = new WeakSet<Socket>();
+
 function cork(client: Client): Socket[] {
   const out: Socket[] = [];
   for (const server of client.servers as readonly WithSocket[]) {
     const s = server._socket;
     if (s !== undefined && server.connected && typeof s.cork === 'function') {
+      if (!noDelay.has(s)) {
+        s.setNoDelay(true);
+        noDelay.add(s);
+      }
       s.cork();
       out.push(s);
     }
