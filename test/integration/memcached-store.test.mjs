@@ -193,6 +193,17 @@ describe('MemcachedStore on its own memcached', { skip: memcachedBinary()?.reaso
     }
   });
 
+  test('a client passed in is used as is and left open by close()', async () => {
+    const client = memjs.Client.create(mc.servers, { retries: 0, logger: { log() {} } });
+    const s = new MemcachedStore({ client, prefix: 'own:' });
+    await s.set(id('c'), frame(), 60_000);
+    assert.notEqual(await s.get(id('c')), null);
+    await s.close();
+    const { value } = await client.get('own:' + id('c'));
+    assert.equal(value[0], 0x68, 'the caller\'s client still works after the store closed');
+    client.close();
+  });
+
   test('bad options fail fast with coded errors', () => {
     for (const o of [{ pool: 0 }, { ttl: -1 }, { legacy: 'write' }, { maxValueSize: 10 }, { prefix: 'a b' }, { timeout: 0 }, { servers: '' }, { client: {} }]) {
       assert.throws(() => new MemcachedStore(o), { code: 'HOTSESSION_ERR_OPTIONS' }, JSON.stringify(o));
