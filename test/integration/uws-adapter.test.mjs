@@ -234,6 +234,18 @@ describe('hotsession/uws', () => {
       app.get('/read-only', memory((res, req, s) => {
         res.end(`read ${s.get('n') ?? 0}`);
       }));
+      // Ends res before its first await, then keeps working on the session.
+      app.get('/early', slow(async (res, req, s) => {
+        res.end('early');
+        await sleep(5);
+        s.set('later', true);
+      }));
+      app.get('/early-sync-store', memory(async (res, req, s) => {
+        const cookies = commit(s);
+        res.end(`early ${cookies.length}`);
+        await sleep(5);
+      }));
+      app.get('/later', slow((res, req, s) => String(s.get('later') ?? false)));
     });
     for (const path of ['/sync', '/async']) {
       const jar = new Jar();
@@ -248,6 +260,12 @@ describe('hotsession/uws', () => {
     const jar = new Jar();
     await request(srv.url, '/sync', jar);
     assert.equal((await request(srv.url, '/read-only', jar)).body, 'read 1', 'a handler may end res without touching the session');
+    const j2 = new Jar();
+    await request(srv.url, '/async', j2);
+    assert.equal((await request(srv.url, '/early', j2)).body, 'early');
+    await sleep(60);
+    assert.equal((await request(srv.url, '/later', j2)).body, true, 'the work after res.end() was committed');
+    assert.equal((await request(srv.url, '/early-sync-store', new Jar())).body, 'early 0');
   });
 
   test('a handler that ends res without sending its new cookie is warned about once', async () => {

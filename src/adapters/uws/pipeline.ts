@@ -70,7 +70,12 @@ export function makeRoute<S>(binding: Binding<S>, handler: AnyHandler, prepare: 
     } catch (err) {
       return fail(res, settings, err, 'handler', false);
     }
-    const cookies = binding.commit(loaded);
+    let cookies: MaybePromise<readonly string[]>;
+    try {
+      cookies = binding.commit(loaded);
+    } catch (err) {
+      return fail(res, settings, err, 'store', false);
+    }
     if (cookies instanceof Promise) {
       void later(res, binding, handler, settings, null, undefined, loaded, result, cookies);
       return;
@@ -94,9 +99,15 @@ async function later<S>(
 ): Promise<void> {
   // Before the first await: uWS requires it, and it is the only way to learn
   // that the client left. `aborted` is the uWS convention handlers can read.
-  res.onAborted(() => {
-    res.aborted = true;
-  });
+  try {
+    res.onAborted(() => {
+      res.aborted = true;
+    });
+  } catch {
+    // uWS throws: the handler ended res before its first await. It still
+    // runs to its end and its session is committed; every later write
+    // attempt throws and is caught like any write to a finished response.
+  }
   let s: S;
   try {
     s = loaded instanceof Promise ? await loaded : loaded;
@@ -127,7 +138,11 @@ async function later<S>(
       return fail(res, settings, err, 'handler', true);
     }
     // Committed even when the client left: the handler ran, its changes stand.
-    cookies = binding.commit(s);
+    try {
+      cookies = binding.commit(s);
+    } catch (err) {
+      return fail(res, settings, err, 'store', true);
+    }
   }
   let list: readonly string[];
   try {
