@@ -8,7 +8,7 @@ import { codes, HotsessionError } from '../errors';
  *
  * What survives a round trip: plain objects, arrays, strings, numbers,
  * booleans, null, `undefined` (as a value and inside arrays), Dates, Sets,
- * Buffers (as Buffers), typed arrays, BigInts, RegExps and Errors (name,
+ * Buffers (as Buffers), typed arrays, ArrayBuffers, DataViews, BigInts, RegExps and Errors (name,
  * message, cause). What does not: a Map comes back as a plain object with
  * string keys; class instances come back as plain objects (own enumerable
  * fields only, no prototype); functions and symbols are dropped or refused;
@@ -63,8 +63,8 @@ const EXT_TYPED = 0x74;
 const EXT_SET = 0x73;
 const EXT_ERROR = 0x65;
 const EXT_REGEXP = 0x78;
-/** Kinds of EXT_TYPED msgpackr maps to a constructor: 0..10 typed arrays, 16 ArrayBuffer. */
-const TYPED_KINDS = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 16]);
+/** Kinds of EXT_TYPED msgpackr maps to a constructor: 0..10 typed arrays, 16 ArrayBuffer, 17 DataView. */
+const TYPED_KINDS = new Set([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 16, 17]);
 
 const ROOT = 0;
 const ARRAY = 1;

@@ -17,7 +17,7 @@ test('everything the encoder writes decodes (types that survive)', () => {
   const data = {
     s: 'ü€😀', n: -1.5, i: 2 ** 40, neg: -(2 ** 40), t: true, f: false, z: null, u: undefined,
     d: new Date(1_700_000_000_123), far: new Date(8.64e15), set: new Set([1, new Set(['x'])]),
-    buf: Buffer.from([1, 2, 3]), u16: new Uint16Array([1, 65535]), f64: new Float64Array([0.5]),
+    buf: Buffer.from([1, 2, 3]), u16: new Uint16Array([1, 65535]), f64: new Float64Array([0.5]), ab: new Uint8Array([1, 2]).buffer,
     big: -(2n ** 100n), small: 7n, arr: [undefined, [[[]]], {}], re: /a+b/gi, err: new TypeError('boom'),
     long: 'x'.repeat(70_000), many: Array.from({ length: 70_000 }, (_, i) => i % 7),
     wide: Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`k${i}`, i])),
