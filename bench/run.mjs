@@ -13,8 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { matcher, parseArgs, usage } from './lib/args.mjs';
-import { cleanRedis, dropMongo, probe, urls } from './lib/backends.mjs';
-import { checkHello, createSessions, writeCookieFile } from './lib/cookies.mjs';
+import { cleanMemcached, cleanRedis, dropMongo, probe, urls } from './lib/backends.mjs';
+import { checkHello, createSessions, signedIds, writeCookieFile } from './lib/cookies.mjs';
 import { duration as fmtDuration, int } from './lib/format.mjs';
 import { findWrk, measure, wrkVersion } from './lib/loadgen.mjs';
 import { cpuSeconds } from './lib/proc.mjs';
@@ -156,6 +156,7 @@ if (wantCeiling) {
 // ---- 3: HTTP scenarios -----------------------------------------------------
 
 const results = [];
+const memcachedKeys = [];
 const cookieFile = path.join(tmp, 'cookies.txt');
 
 async function runRow(row) {
@@ -183,6 +184,11 @@ async function runRow(row) {
     let cookies = [];
     if (variant === 'hello') await checkHello(server.port, reqPath);
     else cookies = await createSessions(server.port, opts.connections);
+    if (s.store === 'memcached') {
+      // The key prefixes bench/servers give each stack (connect-memcached's has "cm:").
+      const keyPrefix = s.stack === 'express-session' ? `${prefix}cm:` : prefix;
+      for (const id of signedIds(cookies)) memcachedKeys.push(keyPrefix + id);
+    }
     writeCookieFile(cookieFile, cookies);
     const lg = { kind: loadgen, bin: wrkBin, port: server.port, path: reqPath, cookieFile, connections: opts.connections, threads: opts.threads };
     if (opts.warmup > 0) await measure({ ...lg, duration: opts.warmup });
@@ -241,7 +247,7 @@ const used = new Set(results.filter((r) => r.status !== 'skipped').map((r) => r.
 const cleanup = [];
 if (used.has('redis')) cleanup.push(cleanRedis(prefix).then((n) => `redis: ${n} keys under ${prefix} deleted`));
 if (used.has('mongo')) cleanup.push(dropMongo(mongoDb).then(() => `mongo: database ${mongoDb} dropped`));
-if (used.has('memcached')) cleanup.push(Promise.resolve(`memcached: keys under ${prefix} expire with their TTL (15 min); memcached cannot list them`));
+if (memcachedKeys.length > 0) cleanup.push(cleanMemcached(memcachedKeys).then((n) => `memcached: ${n} of the ${memcachedKeys.length} sessions created deleted (any others expire with their 15 min TTL)`));
 for (const c of await Promise.allSettled(cleanup)) {
   console.log(`cleanup: ${c.status === 'fulfilled' ? c.value : `failed: ${c.reason?.message}`}`);
 }

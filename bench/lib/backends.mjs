@@ -63,3 +63,22 @@ export async function dropMongo(dbName) {
     await client.close();
   }
 }
+
+/**
+ * Deletes the given memcached keys (memcached cannot list keys by prefix,
+ * so the harness remembers the sessions it created).
+ */
+export async function cleanMemcached(keys) {
+  const memjs = require('memjs');
+  const client = memjs.Client.create(urls.memcached, { retries: 0, timeout: 2 });
+  let deleted = 0;
+  try {
+    for (let i = 0; i < keys.length; i += 100) {
+      const done = await Promise.all(keys.slice(i, i + 100).map((k) => client.delete(k).catch(() => false)));
+      deleted += done.filter(Boolean).length;
+    }
+  } finally {
+    client.quit();
+  }
+  return deleted;
+}

@@ -100,3 +100,25 @@ export async function checkHello(port, path) {
 export function writeCookieFile(file, cookies) {
   writeFileSync(file, cookies.join('\n') + '\n');
 }
+
+/**
+ * Session ids in Cookie headers whose values are express-style signed ids
+ * (`s:<id>.<signature>`, URI-encoded), as both express-session and the
+ * hotsession adapters write them.
+ */
+export function signedIds(cookies) {
+  const ids = [];
+  for (const header of cookies) {
+    for (const pair of header.split('; ')) {
+      let v = pair.slice(pair.indexOf('=') + 1);
+      try {
+        v = decodeURIComponent(v);
+      } catch {
+        continue;
+      }
+      const dot = v.lastIndexOf('.');
+      if (v.startsWith('s:') && dot > 2) ids.push(v.slice(2, dot));
+    }
+  }
+  return ids;
+}
