@@ -4,6 +4,7 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
+import { execFileSync } from 'node:child_process';
 import { createHook } from 'node:async_hooks';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -107,6 +108,27 @@ const count = (s) => {
   s.set('n', n);
   return n;
 };
+
+test('hotsession/uws never loads uWebSockets.js itself', () => {
+  const code = "require('hotsession/uws'); process.stdout.write(JSON.stringify(Object.keys(require.cache).filter((k) => /uWebSockets|uws-js|uws_/i.test(k))))";
+  const out = execFileSync(process.execPath, ['-e', code], { encoding: 'utf8' });
+  assert.deepEqual(JSON.parse(out), []);
+});
+
+test('bad options and handlers fail fast with clear errors', () => {
+  const store = new MemoryStore();
+  try {
+    assert.throws(() => sessions('sid', store, { secret: SECRET, errorStatus: 200 }), { code: codes.OPTIONS });
+    assert.throws(() => sessions('sid', store, { secret: SECRET, onError: 'log' }), { code: codes.OPTIONS });
+    assert.throws(() => sessions('sid', store, {}), { code: codes.OPTIONS });
+    assert.throws(() => sessionsMany(['a', 'a'], store, { secret: SECRET }), { code: codes.OPTIONS });
+    assert.throws(() => sessions('sid', store, { secret: SECRET })('not a function'), TypeError);
+    assert.throws(() => sessions('sid', store, { secret: SECRET })(42, () => {}), TypeError);
+    assert.throws(() => commit({}), TypeError);
+  } finally {
+    store.close();
+  }
+});
 
 describe('hotsession/uws', () => {
   const servers = [];
