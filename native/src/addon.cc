@@ -128,6 +128,7 @@ class Signer : public Napi::ObjectWrap<Signer> {
   // Only the 43 signature characters: the wrapper prepends `value + '.'`,
   // which keeps any UTF-16 oddity in `value` out of this layer.
   Napi::Value Sign(const Napi::CallbackInfo& info) {
+    Trim();
     size_t n;
     if (info.Length() < 1 || !ReadUtf8(info.Env(), info[0], &scratch_, &n)) {
       return TypeError(info.Env(), "value must be a string");
@@ -138,6 +139,7 @@ class Signer : public Napi::ObjectWrap<Signer> {
   }
 
   Napi::Value Unsign(const Napi::CallbackInfo& info) {
+    Trim();
     size_t n;
     if (info.Length() < 1 || !ReadUtf8(info.Env(), info[0], &scratch_, &n)) {
       return TypeError(info.Env(), "signed value must be a string");
@@ -149,6 +151,7 @@ class Signer : public Napi::ObjectWrap<Signer> {
   }
 
   Napi::Value Extract(const Napi::CallbackInfo& info) {
+    Trim();
     Napi::Env env = info.Env();
     uint8_t name[256];
     size_t name_len = 0;
@@ -196,6 +199,15 @@ class Signer : public Napi::ObjectWrap<Signer> {
     if (!decoded) return Latin1(env, value + 2, size_t(id_len));
     // Decoded bytes are valid UTF-8 (PercentDecode rejects anything else).
     return Napi::String::New(env, reinterpret_cast<const char*>(value + 2), size_t(id_len));
+  }
+
+  // One giant input (Node itself caps headers at 16 KiB by default, but a
+  // caller may pass anything) must not pin its buffer for the signer's life.
+  void Trim() {
+    if (scratch_.size() > (1u << 20)) {
+      scratch_.resize(4096);
+      scratch_.shrink_to_fit();
+    }
   }
 
   KeyRing ring_;

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const { jsCodec, deriveKey } = require('../../dist/codec/index.js');
@@ -15,6 +16,14 @@ const signature = require('cookie-signature');
 const noNative = Boolean(process.env.HOTSESSION_NO_NATIVE);
 const native = noNative ? null : loadNativeCodec();
 const nativeSkip = native ? false : noNative ? 'HOTSESSION_NO_NATIVE is set' : 'native addon not loaded';
+// The codec keeps the JS unframe (it is faster); the addon's parser is still
+// held to the same answers here, straight from the addon.
+const addon = native ? require('node-gyp-build')(fileURLToPath(new URL('../..', import.meta.url))) : null;
+const times = new Float64Array(2);
+function addonUnframe(buf) {
+  if (!addon.unframe(buf, times)) return null;
+  return { body: buf.subarray(24), expiresAt: times[0], createdAt: times[1] };
+}
 const SEED = Number(process.env.HOTSESSION_PARITY_SEED ?? (Date.now() % 2 ** 31));
 const ROUNDS = Number(process.env.HOTSESSION_PARITY_ROUNDS ?? 4000);
 
@@ -253,7 +262,7 @@ describe(`frame and envelope parity (seed ${SEED})`, { skip: nativeSkip }, () =>
         case 2: input = f.subarray(0, int(f.length + 1)); break;
         default: input = bytes(int(48));
       }
-      same(native.unframe(input), jsCodec.unframe(input), `unframe ${input.toString('hex')}`);
+      same(addonUnframe(input), jsCodec.unframe(input), `unframe ${input.toString('hex')}`);
     }
   });
 

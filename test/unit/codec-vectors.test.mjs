@@ -231,7 +231,6 @@ describe('native wrapper argument checks', { skip: nativeSkip }, () => {
     assert.throws(() => native.createSigner([]), TypeError);
     assert.throws(() => native.createSigner([42]), TypeError);
     assert.throws(() => native.frame('body', 0, 0), TypeError);
-    assert.throws(() => native.unframe('body'), TypeError);
     const sealer = native.createSealer([deriveKey('x')]);
     assert.throws(() => sealer.seal('pt', 0), TypeError);
     assert.throws(() => sealer.open([1, 2, 3]), TypeError);
