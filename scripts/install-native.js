@@ -45,8 +45,9 @@ function findNodeGyp() {
       // not there
     }
   }
-  const js = candidates.find((c) => fs.existsSync(c));
-  return js ? [process.execPath, js] : ['node-gyp'];
+  const found = candidates.find((c) => fs.existsSync(c));
+  if (!found) return ['node-gyp'];
+  return found.endsWith('.js') ? [process.execPath, found] : [found];
 }
 
 const [cmd, ...pre] = findNodeGyp();
