@@ -75,7 +75,8 @@ export interface CookieStoreOptions {
    * Most cookies one session may be split over (`name`, `name.1`, …, see
    * src/stores/cookie/chunks.ts). 1 disables chunking. Every part counts
    * against browsers' per-domain cookie limits and against the server's
-   * header size limit (16 KiB for all headers in Node by default).
+   * header size limit (16 KiB for all headers in Node by default). Parts
+   * are named `<name>.<i>`: do not give another session such a name.
    * @default 1
    */
   chunks?: number;
