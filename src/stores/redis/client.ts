@@ -1,16 +1,17 @@
 import type { WriteOp } from '../batcher';
 import { keySlot } from './slot';
 
-/**
- * What the store needs from an ioredis `Redis` or `Cluster`, checked by duck
- * typing at runtime so `hotsession/redis` never loads ioredis itself: the
- * user's instance may come from a copy installed anywhere.
- */
+/** A socket whose writes can be coalesced (net.Socket, tls.TLSSocket). */
 export interface CorkableStream {
   cork(): void;
   uncork(): void;
 }
 
+/**
+ * What the store needs from an ioredis `Redis` or `Cluster`, checked by duck
+ * typing at runtime so `hotsession/redis` never loads ioredis itself: the
+ * user's instance may come from a copy installed anywhere.
+ */
 export interface ClientLike {
   getBuffer(key: string): Promise<Buffer | null>;
   mgetBuffer(keys: string[]): Promise<Array<Buffer | null>>;
