@@ -122,7 +122,6 @@ export class Cookie {
 // The grammar of the `cookie` package 0.7 (RFC 6265 4.1.1), which
 // express-session serializes with: same checks, same errors, same bytes.
 const NAME_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const VALUE_RE = /^("?)[\u0021\u0023-\u002B\u002D-\u003A\u003C-\u005B\u005D-\u007E]*\1$/;
 const DOMAIN_RE = /^([.]?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)([.][a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
 const PATH_RE = /^[\u0020-\u003A\u003D-\u007E]*$/;
 
@@ -132,11 +131,20 @@ const PATH_RE = /^[\u0020-\u003A\u003D-\u007E]*$/;
  * same TypeErrors on an invalid attribute.
  */
 export function serializeSetCookie(name: string, val: string, opt: CookieData): string {
-  if (!NAME_RE.test(name)) throw new TypeError('argument name is invalid');
-  const value = encodeURIComponent(val);
-  if (!VALUE_RE.test(value)) throw new TypeError('argument val is invalid');
-  return name + '=' + value + attributes(opt);
+  if (name !== lastName) {
+    if (!NAME_RE.test(name)) throw new TypeError('argument name is invalid');
+    lastName = name;
+  }
+  // encodeURIComponent only emits [A-Za-z0-9] and -_.!~*'()% , all of them
+  // cookie-octets: the `cookie` package's value check cannot fail on its output.
+  return name + '=' + encodeURIComponent(val) + attributes(opt);
 }
+
+// One-entry caches of the last valid name, domain and path: a middleware
+// serializes the same ones on every response.
+let lastName = '';
+let lastDomain = '';
+let lastPath = '';
 
 /** The `; Attr=...` tail, for a value already encoded and validated. */
 export function attributes(opt: CookieData): string {
@@ -147,11 +155,17 @@ export function attributes(opt: CookieData): string {
     str += '; Max-Age=' + maxAge;
   }
   if (opt.domain) {
-    if (!DOMAIN_RE.test(opt.domain as string)) throw new TypeError('option domain is invalid');
+    if (opt.domain !== lastDomain) {
+      if (!DOMAIN_RE.test(opt.domain as string)) throw new TypeError('option domain is invalid');
+      lastDomain = opt.domain as string;
+    }
     str += '; Domain=' + opt.domain;
   }
   if (opt.path) {
-    if (!PATH_RE.test(opt.path as string)) throw new TypeError('option path is invalid');
+    if (opt.path !== lastPath) {
+      if (!PATH_RE.test(opt.path as string)) throw new TypeError('option path is invalid');
+      lastPath = opt.path as string;
+    }
     str += '; Path=' + opt.path;
   }
   if (opt.expires) {

@@ -1,5 +1,6 @@
 import { optionsError } from '../../errors';
-import { sessionJson } from './json';
+import { fingerprint } from './json';
+import { kJson } from './symbols';
 import { cookieExpiry, Store, type Callback } from './store';
 
 /** Options of the express-compatible {@link MemoryStore}. */
@@ -18,7 +19,10 @@ export interface ExpressMemoryStoreOptions {
 }
 
 interface Entry {
-  json: string;
+  /** The session's JSON without `cookie` (see `fingerprint`). */
+  data: string;
+  /** The cookie's JSON, kept apart so a touch rewrites only this. */
+  cookie: string;
   /** Cookie expiry in ms; Infinity for a browser-session cookie. */
   expiresAt: number;
 }
@@ -26,7 +30,8 @@ interface Entry {
 /**
  * `session.MemoryStore`: express-session's default store, for one process.
  * Sessions are kept as JSON strings (a handler cannot alter the stored copy,
- * and a Date comes back as a string, as with every JSON store).
+ * and a Date comes back as a string, as with every JSON store), the cookie
+ * apart from the data so that a touch does not re-serialize the session.
  *
  * Unlike express-session's, it answers its callbacks synchronously (no
  * `setImmediate` per call), frees expired sessions on an unref'd timer and
@@ -55,7 +60,7 @@ export class MemoryStore extends Store {
       this.#sessions.delete(sid);
       return undefined;
     }
-    return JSON.parse(entry.json) as Record<string, any>;
+    return JSON.parse(entry.data.length === 2 ? '{"cookie":' + entry.cookie + '}' : '{"cookie":' + entry.cookie + ',' + entry.data.slice(1)) as Record<string, any>;
   }
 
   #sweep(): void {
@@ -74,16 +79,18 @@ export class MemoryStore extends Store {
   }
 
   override set(sid: string, session: Record<string, any>, callback?: Callback): void {
-    let json: string;
+    let data: string;
+    let cookie: string;
     try {
-      json = sessionJson(session);
+      data = (session as { [kJson]?: string })[kJson] ?? fingerprint(session);
+      cookie = JSON.stringify(session.cookie ?? null);
     } catch (err) {
       if (callback) callback(err);
       return;
     }
     const map = this.#sessions;
     map.delete(sid);
-    map.set(sid, { json, expiresAt: cookieExpiry(session) ?? Infinity });
+    map.set(sid, { data, cookie, expiresAt: cookieExpiry(session) ?? Infinity });
     if (map.size > this.#max) map.delete(map.keys().next().value as string);
     if (callback) callback();
   }
@@ -92,9 +99,7 @@ export class MemoryStore extends Store {
     const entry = this.#sessions.get(sid);
     if (entry !== undefined && entry.expiresAt > Date.now()) {
       // Only the cookie (its expiry) changes; the stored data stays as it was.
-      const current = JSON.parse(entry.json) as Record<string, any>;
-      current.cookie = session.cookie;
-      entry.json = JSON.stringify(current);
+      entry.cookie = JSON.stringify(session.cookie ?? null);
       entry.expiresAt = cookieExpiry(session) ?? Infinity;
     }
     if (callback) callback();
