@@ -1,6 +1,7 @@
 import { codec } from '../../codec';
 import type { Signer } from '../../codec/types';
 import { generateId } from '../../core/id';
+import { optionsError } from '../../errors';
 import type { SessionStore } from '../../stores/types';
 import { isHotsessionStore, toExpressStore } from './bridge';
 import { Cookie, type CookieOptions } from './cookie';
@@ -72,6 +73,9 @@ export class Config {
     this.genid = genid;
     this.name = opts.name || opts.key || 'connect.sid';
     const store = opts.store || new MemoryStore();
+    if ((store as { kind?: unknown }).kind === 'cookie') {
+      throw optionsError('hotsession cookie stores keep the session in the cookie, which express-session apps do not expect: use hotsession/http or hotsession/uws with them');
+    }
     this.store = isHotsessionStore(store) ? toExpressStore(store, { serializer: opts.serializer, ttl: opts.ttl, cookie: typeof opts.cookie === 'object' ? opts.cookie : undefined }) : (store as Store);
     this.proxy = opts.proxy;
     this.resave = opts.resave === undefined ? true : Boolean(opts.resave);
