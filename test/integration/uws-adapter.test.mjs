@@ -421,6 +421,7 @@ describe('hotsession/uws', () => {
     const slow = sessions('sid', store(new SlowStore(20)), { secret: SECRET, onError });
     const fast = sessions('sid', store(new MemoryStore()), { secret: SECRET, onError });
     let prepares = 0;
+    const app2 = [];
     const srv = await serve((app) => {
       for (const [prefix, w] of [['/slow', slow], ['/fast', fast]]) {
         app.post(`${prefix}/login`, w(readBody, async (res, req, s, body) => {
@@ -430,6 +431,21 @@ describe('hotsession/uws', () => {
         app.get(`${prefix}/me`, w(() => { prepares++; return 'p'; }, (res, req, s, prepared) => `${s.get('user')} ${prepared}`));
       }
     });
+    const tooBig = (res) => new Promise((resolve, reject) => {
+      res.onData(() => reject(Object.assign(new Error('body too large'), { status: 413 })));
+    });
+    for (const [prefix, w] of [['/slow', slow], ['/fast', fast]]) {
+      // Rejects before the handler awaits it (the slow store is still loading): no unhandled rejection.
+      app2.push([`${prefix}/limited`, w(tooBig, async (res, req, s, body) => {
+        try {
+          await body;
+          return 'accepted';
+        } catch (err) {
+          return { status: err.status, body: err.message };
+        }
+      })]);
+    }
+    const srv2 = await serve((app) => { for (const [p, r] of app2) app.post(p, r); });
     for (const prefix of ['/slow', '/fast']) {
       const jar = new Jar();
       const big = 'x'.repeat(200_000); // several onData chunks
@@ -437,6 +453,10 @@ describe('hotsession/uws', () => {
       assert.equal(r.status, 200);
       assert.equal(r.body, 'welcome');
       assert.equal((await request(srv.url, `${prefix}/me`, jar)).body, 'ada p');
+      // With the cookie, the slow store's load is still running when the body read rejects.
+      const limited = await request(srv2.url, `${prefix}/limited`, jar, { method: 'POST', body: 'x'.repeat(1000) });
+      assert.equal(limited.status, 413);
+      assert.equal(limited.body, 'body too large');
     }
     assert.equal(prepares, 2);
   });

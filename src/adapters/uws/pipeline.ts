@@ -20,9 +20,15 @@ function isThenable(v: unknown): v is PromiseLike<unknown> {
 
 function ignore(): void {}
 
-/** The handler will not run: a rejection of what `prepare` started (a body read) has no one to reach. */
-function drop(prepared: unknown): void {
+/**
+ * What `prepare` started (a body read) may reject before the handler awaits
+ * it, or with no handler at all (the store failed, the client left): mark it
+ * handled so Node does not crash on an unhandled rejection. The handler's own
+ * `await` still sees the rejection.
+ */
+function handled(prepared: unknown): unknown {
   if (isThenable(prepared)) prepared.then(undefined, ignore);
+  return prepared;
 }
 
 /**
@@ -38,7 +44,7 @@ export function makeRoute<S>(binding: Binding<S>, handler: AnyHandler, prepare: 
     let prepared: unknown;
     if (prepare !== undefined) {
       try {
-        prepared = prepare(res, req);
+        prepared = handled(prepare(res, req));
       } catch (err) {
         return fail(res, settings, err, 'handler', false);
       }
@@ -47,7 +53,6 @@ export function makeRoute<S>(binding: Binding<S>, handler: AnyHandler, prepare: 
     try {
       loaded = binding.load(req.getHeader('cookie'));
     } catch (err) {
-      drop(prepared);
       return fail(res, settings, err, 'store', false);
     }
     if (loaded instanceof Promise) {
@@ -112,12 +117,11 @@ async function later<S>(
   try {
     s = loaded instanceof Promise ? await loaded : loaded;
   } catch (err) {
-    drop(prepared);
     return fail(res, settings, err, 'store', true);
   }
   if (req !== null) {
     // The client left while its session loaded: nothing has happened yet, so nothing runs.
-    if (res.aborted === true) return drop(prepared);
+    if (res.aborted === true) return;
     try {
       result = handler(res, req, binding.arg(s), prepared);
     } catch (err) {
