@@ -467,6 +467,12 @@ describe('hotsession/uws', () => {
     const memory = store(new MemoryStore());
     const slow = sessions('sid', slowStore, { secret: SECRET, onError });
     const fast = sessions('sid', memory, { secret: SECRET, onError });
+    const failingStore = store(new SlowStore(80));
+    failingStore.get = async () => {
+      await sleep(80);
+      throw new Error('backend went away');
+    };
+    const failing = sessions('sid', failingStore, { secret: SECRET, onError });
     let handled = 0;
     let finished = 0;
     const srv = await serve((app) => {
@@ -492,6 +498,8 @@ describe('hotsession/uws', () => {
         });
       }), stats));
       app.get('/ok', slow((res, req, s) => `ok ${count(s)}`));
+      // Leaves while a load that will fail is in flight: the 503 is not written either.
+      app.get('/during-failing-load', guarded(failing((res, req, s) => { handled++; return 'x'; }), stats));
     });
     const jar = new Jar();
     await request(srv.url, '/ok', jar);
@@ -503,9 +511,11 @@ describe('hotsession/uws', () => {
       leaveAfter(srv.port, '/during-handler', 20),
       leaveAfter(srv.port, '/during-commit', 20),
       leaveAfter(srv.port, '/during-own-commit', 20),
+      leaveAfter(srv.port, '/during-failing-load', 20, cookie),
     ]);
     await sleep(300);
     assert.equal(handled, 0, 'a handler whose client left while its session loaded never runs');
+    assert.ok(errors.some((e) => e.err.cause?.message === 'backend went away'), 'the failed load still reached onError');
     assert.equal(finished, 1, 'a running handler finishes');
     assert.equal(memory.size, sizeBefore + 1, 'the finished handler\'s session was committed');
     assert.ok(slowStore.sets >= setsBefore + 2, 'commits in flight complete');
