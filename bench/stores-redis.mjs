@@ -8,7 +8,7 @@
 //   - hotsession RedisStore, batching off (ioredis client)
 //   - connect-redis@9 (node-redis client, the only one it supports; callback API)
 // plus `redis-benchmark -P 16 -t get` as the ceiling (GET commands/s).
-//   npm run bench:redis                    (REDIS_URL, BENCH_TIME_MS=2000, BENCH_CONC=1,100,1000)
+//   npm run bench:redis      (env: REDIS_URL, BENCH_TIME_MS=2000, BENCH_CONC=1,100,1000, BENCH_ROUNDS=3)
 // Not part of the tests. Absolute numbers depend on the machine; compare ratios.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -27,6 +27,9 @@ const Redis = require('ioredis');
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const TIME = Number(process.env.BENCH_TIME_MS ?? 2000);
 const CONC = (process.env.BENCH_CONC ?? '1,100,1000').split(',').map(Number);
+// On a shared machine one cell can land on a busy moment: each cell runs
+// ROUNDS times, interleaved with the others, and keeps its best round.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const TTL = 600_000;
 const run = randomBytes(4).toString('hex');
 
@@ -65,13 +68,16 @@ async function measure(conc, list, step) {
   while (Date.now() < warm) await new Promise((r) => setTimeout(r, 20));
   done = 0;
   errors = 0;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, TIME));
   const elapsed = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   const counted = done;
   stop = true;
   await Promise.all(loops);
-  return { rate: counted / elapsed, errors };
+  // This process's CPU per session: a steadier signal than the rate on a busy machine.
+  return { rate: counted / elapsed, errors, cpuUs: counted ? (cpu.user + cpu.system) / counted : 0 };
 }
 
 function storeStep(store, rec) {
@@ -141,10 +147,21 @@ async function main() {
 
   const rows = [];
   for (const conc of CONC) {
-    const on = await measure(conc, hotIds, storeStep(hotOn, rec));
-    const codecOn = await measure(conc, hotIds, codecStep(hotOn));
-    const off = await measure(conc, hotIds, storeStep(hotOff, rec));
-    const c = await measure(conc, crIds, connectStep(cr));
+    const cells = {
+      on: () => measure(conc, hotIds, storeStep(hotOn, rec)),
+      codecOn: () => measure(conc, hotIds, codecStep(hotOn)),
+      off: () => measure(conc, hotIds, storeStep(hotOff, rec)),
+      c: () => measure(conc, crIds, connectStep(cr)),
+    };
+    const best = {};
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const [name, run] of Object.entries(cells)) {
+        const m = await run();
+        if (process.env.BENCH_VERBOSE) console.error(`  c=${conc} ${name} round ${round}: ${fmt(m.rate)}/s, ${m.cpuUs.toFixed(1)} µs CPU`);
+        if (best[name] === undefined || m.rate > best[name].rate) best[name] = m;
+      }
+    }
+    const { on, codecOn, off, c } = best;
     rows.push({ conc, on, codecOn, off, c });
     console.error(`c=${conc}: on ${fmt(on.rate)}/s, on+codec ${fmt(codecOn.rate)}/s, off ${fmt(off.rate)}/s, connect-redis ${fmt(c.rate)}/s`);
   }
@@ -152,15 +169,17 @@ async function main() {
 
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
   console.log(`\n## Redis store: sessions read + written per second (get + set of one ~300-byte record)\n`);
-  console.log(`Node ${process.version}, ${cpu} x${os.cpus().length}, codec: ${isNativeEnabled() ? 'native' : 'JS'}, ${TIME} ms per cell, Redis ${REDIS_URL}`);
+  console.log(`Node ${process.version}, ${cpu} x${os.cpus().length}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, codec: ${isNativeEnabled() ? 'native' : 'JS'}, best of ${ROUNDS} rounds of ${TIME} ms per cell, Redis ${REDIS_URL}`);
   console.log('hotsession on ioredis; connect-redis@9 on node-redis (the client each supports).\n');
+  console.log('Rates in sessions/s; in brackets, Node CPU µs per session (this process, Redis excluded).\n');
   console.log('| concurrency | hotsession batch | hotsession batch + codec | hotsession no batch | connect-redis (JSON incl.) | batch / connect-redis | batch+codec / connect-redis | batch / no batch | batch commands/s vs ceiling |');
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     const errs = r.on.errors + r.codecOn.errors + r.off.errors + r.c.errors;
     // A session is two commands (GET + SET); the ceiling counts GETs.
     const pct = ceil ? `${((2 * r.on.rate / ceil) * 100).toFixed(0)}%` : 'n/a';
-    console.log(`| ${r.conc} | ${fmt(r.on.rate)} | ${fmt(r.codecOn.rate)} | ${fmt(r.off.rate)} | ${fmt(r.c.rate)} | ${x(r.on.rate, r.c.rate)} | ${x(r.codecOn.rate, r.c.rate)} | ${x(r.on.rate, r.off.rate)} | ${pct}${errs ? ` (${errs} errors)` : ''} |`);
+    const cell = (m) => `${fmt(m.rate)} (${m.cpuUs.toFixed(1)})`;
+    console.log(`| ${r.conc} | ${cell(r.on)} | ${cell(r.codecOn)} | ${cell(r.off)} | ${cell(r.c)} | ${x(r.on.rate, r.c.rate)} | ${x(r.codecOn.rate, r.c.rate)} | ${x(r.on.rate, r.off.rate)} | ${pct}${errs ? ` (${errs} errors)` : ''} |`);
   }
   console.log(`\nCeiling: redis-benchmark -P 16 -t get -q: ${ceil === null ? 'n/a (redis-benchmark not found)' : `${fmt(ceil)} GET/s`}`);
 
