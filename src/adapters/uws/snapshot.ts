@@ -7,6 +7,14 @@ import type { HttpRequest, RecognizedString } from 'uWebSockets.js';
 
 const MAX_PARAMS = 32;
 
+// `req.forEach` calls back synchronously: the target list can wait in module
+// state, so copying the headers allocates no closure.
+const NO_HEADERS: string[] = [];
+let collecting = NO_HEADERS;
+function collect(key: string, value: string): void {
+  collecting.push(key, value);
+}
+
 function text(v: RecognizedString): string {
   if (typeof v === 'string') return v;
   return ArrayBuffer.isView(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString() : Buffer.from(v).toString();
@@ -28,10 +36,12 @@ export class RequestSnapshot {
     this.#rawMethod = typeof req.getCaseSensitiveMethod === 'function' ? req.getCaseSensitiveMethod() : this.#method.toUpperCase();
     this.#url = req.getUrl();
     this.#query = req.getQuery() ?? '';
-    const headers = this.#headers;
-    req.forEach((k, v) => {
-      headers.push(k, v);
-    });
+    collecting = this.#headers;
+    try {
+      req.forEach(collect);
+    } finally {
+      collecting = NO_HEADERS;
+    }
     // uWS answers '' past the route's last parameter; a matched parameter is never empty.
     for (let i = 0; i < MAX_PARAMS; i++) {
       const p = req.getParameter(i);
