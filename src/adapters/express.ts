@@ -26,7 +26,7 @@ import type { Next as NextFn, SessionOptions as Opts } from './express/config';
 import type { ExpressMemoryStoreOptions as MemOpts } from './express/memory-store';
 import type { SessionMiddleware as Mw } from './express/middleware';
 import type { SessionRequest as SReq } from './express/session';
-import type { Callback as Cb, StoreConstructor as StoreCtor } from './express/store';
+import type { Callback as Cb, Store as StoreType, StoreConstructor as StoreCtor } from './express/store';
 
 /** `session(options)`: the middleware factory, with express-session's constructors attached. */
 function session(options?: Opts): Mw {
@@ -55,6 +55,12 @@ declare namespace session {
   export type Callback<T = void> = Cb<T>;
   export type StoreConstructor = StoreCtor;
   export type SessionRequest = SReq;
+  // The constructors as types too: `const s: Store = ...`, `req.session as Session`.
+  export type Store = StoreType;
+  export type MemoryStore = InstanceType<typeof MemoryStore>;
+  export type Session = InstanceType<typeof Session>;
+  export type Cookie = InstanceType<typeof Cookie>;
+  export type HotsessionExpressStore = InstanceType<typeof HotsessionExpressStore>;
 }
 
 export = session;

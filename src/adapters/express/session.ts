@@ -11,7 +11,7 @@ export interface SessionRequest {
 
 type Callback = (err?: any) => void;
 
-/** @internal What the middleware learns from a tracked session. */
+/** What the middleware learns from a session it watches (its explicit saves). */
 export interface Tracker {
   saved(session: Session): void;
 }
