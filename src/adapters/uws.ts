@@ -28,6 +28,9 @@
  *   be read from the start (`res.onData` before the route returns): do it in
  *   `withSession(prepare, handler)`, whose `prepare(res, req)` runs at once
  *   and whose return value (a promise of the body) is the handler's 4th argument.
+ * - **WebSocket upgrades**: a wrapped route can be a behavior's `upgrade`;
+ *   keep the `sec-websocket-*` headers and the `context` in `prepare`, then
+ *   `res.cork(() => res.upgrade(...))` in the handler or return a 401.
  * - **Never call `res.onAborted`**: uWS keeps one abort handler per response
  *   and the adapter's sets `res.aborted = true` (the uWS convention): read that.
  * - A thrown error (or rejected promise) is a 500 and the session's changes

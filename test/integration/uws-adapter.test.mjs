@@ -461,6 +461,59 @@ describe('hotsession/uws', () => {
     assert.equal(prepares, 2);
   });
 
+  test('a WebSocket upgrade authenticated by the session (sync and async stores)', async () => {
+    const keep = (res, req, context) => ({
+      key: req.getHeader('sec-websocket-key'),
+      protocol: req.getHeader('sec-websocket-protocol'),
+      extensions: req.getHeader('sec-websocket-extensions'),
+      context,
+    });
+    const upgrade = (w) => w(keep, (res, req, s, h) => {
+      const user = s.get('user');
+      if (user === undefined) return { status: 401, body: 'login first' };
+      res.cork(() => res.upgrade({ user }, h.key, h.protocol, h.extensions, h.context));
+    });
+    const wraps = [['/fast', sessions('sid', store(new MemoryStore()), { secret: SECRET, onError })], ['/slow', sessions('sid', store(new SlowStore(10)), { secret: SECRET, onError })]];
+    const srv = await serve((app) => {
+      for (const [prefix, w] of wraps) {
+        app.get(`${prefix}/login`, w((res, req, s) => { s.set('user', `ada${prefix}`); return 'ok'; }));
+        app.ws(`${prefix}/ws`, { upgrade: upgrade(w), open: (ws) => ws.send(`hello ${ws.getUserData().user}`) });
+      }
+    });
+    const connect = (path, cookie) => new Promise((resolve, reject) => {
+      const sock = net.connect(srv.port, '127.0.0.1', () => {
+        sock.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+          `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n${cookie ? `Cookie: ${cookie}\r\n` : ''}\r\n`);
+      });
+      let buf = Buffer.alloc(0);
+      sock.on('data', (d) => {
+        buf = Buffer.concat([buf, d]);
+        const end = buf.indexOf('\r\n\r\n');
+        if (end === -1) return;
+        const status = Number(buf.subarray(0, end).toString().split(' ')[1]);
+        const rest = buf.subarray(end + 4);
+        if (status === 101) {
+          // One unmasked text frame from the server: 0x81, length (< 126), payload.
+          if (rest.length < 2 || rest.length < 2 + rest[1]) return;
+          sock.destroy();
+          resolve({ status, message: rest.subarray(2, 2 + rest[1]).toString() });
+        } else if (rest.toString() === 'login first') {
+          sock.destroy();
+          resolve({ status, message: rest.toString() });
+        }
+      });
+      sock.on('error', reject);
+    });
+    for (const [prefix] of wraps) {
+      const anonymous = await connect(`${prefix}/ws`);
+      assert.deepEqual(anonymous, { status: 401, message: 'login first' });
+      const jar = new Jar();
+      await request(srv.url, `${prefix}/login`, jar);
+      const r = await connect(`${prefix}/ws`, jar.header());
+      assert.deepEqual(r, { status: 101, message: `hello ada${prefix}` });
+    }
+  });
+
   test('clients that leave mid-request: no crash, no write after abort, the server goes on', async () => {
     const stats = { afterAbort: 0 };
     const slowStore = store(new SlowStore(80));

@@ -1,5 +1,5 @@
 import { debuglog } from 'node:util';
-import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
 import { codes, HotsessionError } from '../../errors';
 import type { MaybePromise } from '../../stores/types';
 import { checkResult, send, sendCorked, sendError, sendErrorCorked } from './respond';
@@ -40,11 +40,11 @@ function handled(prepared: unknown): unknown {
  * hands the rest to `later`, which registers `onAborted` before it awaits.
  */
 export function makeRoute<S>(binding: Binding<S>, handler: AnyHandler, prepare: Prepare<unknown> | undefined, settings: Settings): UwsRoute {
-  return function hotsessionRoute(res: HttpResponse, req: HttpRequest): void {
+  return function hotsessionRoute(res: HttpResponse, req: HttpRequest, context?: us_socket_context_t): void {
     let prepared: unknown;
     if (prepare !== undefined) {
       try {
-        prepared = handled(prepare(res, req));
+        prepared = handled(prepare(res, req, context));
       } catch (err) {
         return fail(res, settings, err, 'handler', false);
       }

@@ -1,4 +1,4 @@
-import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
 import type { SessionOptions } from '../../core/options';
 import type { Session, SessionData } from '../../core/session';
 import type { AnyStore, MaybePromise } from '../../stores/types';
@@ -66,16 +66,20 @@ export type ManySessionHandler<P = undefined> = (res: HttpResponse, req: HttpReq
 
 /**
  * `withSession(prepare, handler)`: runs synchronously when the request
- * arrives, before the session loads,
- * with uWS's live `req`: the place to attach `res.onData` and start reading
- * the body (an asynchronous store runs the handler too late for that).
- * Its return value (a promise of the body, say) reaches the handler.
- * It must not call `res.onAborted` or write the response.
+ * arrives, before the session loads, with uWS's live `req`. The place to
+ * attach `res.onData` and start reading the body (an asynchronous store runs
+ * the handler too late for that), or, in a WebSocket `upgrade`, to keep the
+ * `sec-websocket-*` headers and the `context`. Its return value (a promise
+ * of the body, say) is the handler's 4th argument. It must not call
+ * `res.onAborted` or write the response.
  */
-export type Prepare<P> = (res: HttpResponse, req: HttpRequest) => P;
+export type Prepare<P> = (res: HttpResponse, req: HttpRequest, context?: us_socket_context_t) => P;
 
-/** What uWS mounts: `app.get(pattern, route)`. */
-export type UwsRoute = (res: HttpResponse, req: HttpRequest) => void;
+/**
+ * What uWS mounts: `app.get(pattern, route)`, or a WebSocket behavior's
+ * `upgrade` (uWS then passes the `context` that `res.upgrade` needs).
+ */
+export type UwsRoute = (res: HttpResponse, req: HttpRequest, context?: us_socket_context_t) => void;
 
 /**
  * Wraps a handler into a uWS route that loads and commits its session:
