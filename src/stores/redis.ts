@@ -43,8 +43,8 @@ export interface RedisStoreOptions extends BatchOptions {
   /**
    * Key prefix. Use connect-redis' prefix (its default is the same) to read
    * its records with `legacy: 'read'`. On a cluster, a hash tag in the
-   * prefix (`sess:{app}:`) puts every session in one slot: batches then
-   * never split, at the price of one node holding them all.
+   * prefix (`sess:{app}:`) puts every session in one slot, so the reads of a
+   * turn go as one MGET, at the price of one node holding every session.
    * @default 'sess:'
    */
   prefix?: string;
