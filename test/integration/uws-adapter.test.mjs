@@ -198,6 +198,7 @@ describe('hotsession/uws', () => {
       }));
       app.get('/empty', withSession((res, req, s) => { count(s); }));
       app.get('/headers-only', withSession(() => ({ headers: { 'x-a': '1' } })));
+      app.get('/not-modified', withSession(() => ({ status: 304, headers: { etag: '"v1"' }, body: 'dropped' })));
     });
     const jar = new Jar();
     let r = await request(srv.url, '/text', jar);
@@ -229,6 +230,17 @@ describe('hotsession/uws', () => {
     const h = await fetch(srv.url + '/headers-only');
     assert.equal(h.status, 204);
     assert.equal(h.headers.get('x-a'), '1');
+    // A raw socket shows the bytes: no body and no content-length on a 304.
+    const raw = await new Promise((resolve, reject) => {
+      const sock = net.connect(srv.port, '127.0.0.1', () => sock.end('GET /not-modified HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'));
+      let text = '';
+      sock.on('data', (d) => { text += d; });
+      sock.on('close', () => resolve(text));
+      sock.on('error', reject);
+    });
+    assert.match(raw, /^HTTP\/1\.1 304 Not Modified\r\n/);
+    assert.match(raw, /\r\netag: "v1"\r\n/i);
+    assert.doesNotMatch(raw, /content-length|dropped/i);
   });
 
   test('a handler that ends res itself: commit() gives its cookies, sync and async', async () => {

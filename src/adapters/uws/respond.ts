@@ -46,9 +46,13 @@ function writeHeaders(res: HttpResponse, headers: Readonly<Record<string, string
   }
 }
 
-/** 204, 304 and 1xx carry no body and, per RFC 9110, no content-length. */
+/** 204, 304 and 1xx carry no body (RFC 9110 15.3.5, 15.4.5) and no content-length. */
+function bodiless(code: number): boolean {
+  return code === 204 || code === 304 || code < 200;
+}
+
 function endEmpty(res: HttpResponse, code: number): void {
-  if ((code === 204 || code === 304 || code < 200) && typeof res.endWithoutBody === 'function') res.endWithoutBody();
+  if (bodiless(code) && typeof res.endWithoutBody === 'function') res.endWithoutBody();
   else res.end();
 }
 
@@ -75,7 +79,8 @@ export function send(res: HttpResponse, result: unknown, cookies: readonly strin
   if (code !== 200) res.writeStatus(statusLine(code));
   writeCookies(res, cookies);
   if (headers !== undefined) writeHeaders(res, headers);
-  if (body === undefined) endEmpty(res, code);
+  // A body given with a bodiless status is dropped, as node:http does.
+  if (body === undefined || bodiless(code)) endEmpty(res, code);
   else res.end(body);
 }
 
