@@ -103,3 +103,45 @@ describe('RedisStore when Redis dies and comes back', { skip: skip?.reason ?? fa
     }
   });
 });
+
+describe('RedisStore when Redis refuses some commands of a batch', { skip: skip?.reason ?? false }, () => {
+  let redis;
+  let client;
+  let store;
+  before(async () => {
+    // Out of memory with noeviction: SET is refused (OOM), DEL and PEXPIRE are not.
+    redis = await startRedis({ args: ['--maxmemory', '3mb', '--maxmemory-policy', 'noeviction'] });
+    client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    store = new RedisStore({ client, prefix: 'sess:oom:' });
+  });
+  after(async () => {
+    await store?.close();
+    client?.disconnect();
+    await redis?.destroy();
+  });
+
+  test('a refused command rejects only its own operation', async () => {
+    await store.set('keep', Buffer.from('h-keep'), 60_000);
+    await store.set('gone', Buffer.from('h-gone'), 60_000);
+    const filler = Buffer.alloc(64 * 1024, 1);
+    for (let i = 0; i < 200; i++) {
+      const r = await client.set(`fill:${i}`, filler).catch((err) => err);
+      if (r instanceof Error) break;
+    }
+    // A large value is refused while memory is at the limit (its own bytes count).
+    await assert.rejects(client.set('probe', filler), /OOM/, 'the server is out of memory now');
+    const [set, touch, destroy] = await Promise.allSettled([
+      store.set('new', filler, 60_000),
+      store.touch('keep', 120_000),
+      store.destroy('gone'),
+    ]);
+    assert.equal(set.status, 'rejected');
+    assert.equal(set.reason.code, 'HOTSESSION_ERR_STORE');
+    assert.match(set.reason.cause?.message ?? '', /OOM/);
+    assert.equal(touch.status, 'fulfilled');
+    assert.equal(destroy.status, 'fulfilled');
+    assert.ok((await client.pttl('sess:oom:keep')) > 60_000, 'the touch in the same batch applied');
+    assert.equal(await client.exists('sess:oom:gone'), 0, 'the destroy in the same batch applied');
+  });
+});
+
