@@ -74,9 +74,13 @@ class BrokenStore {
 
 const WRITES = ['cork', 'writeStatus', 'writeHeader', 'write', 'end', 'endWithoutBody', 'tryEnd', 'close'];
 
-/** Wraps a route so that any use of res after its abort is counted (uWS would throw on it). */
+/**
+ * Wraps a route so that any use of res after its abort is counted (uWS
+ * would throw on it), and remembers each path's res.
+ */
 function guarded(route, stats) {
   return (res, req) => {
+    stats.seen.set(req.getUrl(), res);
     for (const m of WRITES) {
       const orig = res[m];
       if (typeof orig !== 'function') continue;
@@ -89,15 +93,23 @@ function guarded(route, stats) {
   };
 }
 
-/** Sends a request on a raw socket and destroys the socket after `ms`. */
-function leaveAfter(port, path, ms, cookie) {
-  return new Promise((resolve) => {
+async function waitFor(what, cond, ms = 5000) {
+  const until = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await sleep(2);
+  }
+}
+
+/** Sends a request on a raw socket and leaves (destroys the socket) as soon as the server has it. */
+function leaveOnArrival(port, path, stats, cookie) {
+  return new Promise((resolve, reject) => {
     const s = net.connect(port, '127.0.0.1', () => {
       s.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${cookie ? `Cookie: ${cookie}\r\n` : ''}\r\n`);
-      setTimeout(() => {
+      waitFor(`${path} to arrive`, () => stats.seen.has(path)).then(() => {
         s.destroy();
         resolve();
-      }, ms);
+      }, reject);
     });
     s.on('error', () => {});
   });
@@ -527,26 +539,28 @@ describe('hotsession/uws', () => {
   });
 
   test('clients that leave mid-request: no crash, no write after abort, the server goes on', async () => {
-    const stats = { afterAbort: 0 };
-    const slowStore = store(new SlowStore(80));
+    const stats = { afterAbort: 0, seen: new Map() };
+    // The store delays are far longer than leaving takes: every client leaves mid-request.
+    const slowStore = store(new SlowStore(150));
     const memory = store(new MemoryStore());
     const slow = sessions('sid', slowStore, { secret: SECRET, onError });
     const fast = sessions('sid', memory, { secret: SECRET, onError });
-    const failingStore = store(new SlowStore(80));
+    const failingStore = store(new SlowStore(150));
     failingStore.get = async () => {
-      await sleep(80);
+      await sleep(150);
       throw new Error('backend went away');
     };
     const failing = sessions('sid', failingStore, { secret: SECRET, onError });
     let handled = 0;
     let finished = 0;
+    let ownCommits = 0;
     const srv = await serve((app) => {
       // Leaves during the load (a cookie makes the slow store's get run).
       app.get('/during-load', guarded(slow((res, req, s) => { handled++; return 'x'; }), stats));
       // Leaves during an async handler.
       app.get('/during-handler', guarded(fast(async (res, req, s) => {
         count(s);
-        await sleep(80);
+        await sleep(150);
         finished++;
         return 'late';
       }), stats));
@@ -556,34 +570,31 @@ describe('hotsession/uws', () => {
       app.get('/during-own-commit', guarded(slow(async (res, req, s) => {
         count(s);
         const cookies = await commit(s);
+        ownCommits++;
         if (res.aborted) return;
         res.cork(() => {
           for (const c of cookies) res.writeHeader('set-cookie', c);
           res.end('mine');
         });
       }), stats));
-      app.get('/ok', slow((res, req, s) => `ok ${count(s)}`));
       // Leaves while a load that will fail is in flight: the 503 is not written either.
       app.get('/during-failing-load', guarded(failing((res, req, s) => { handled++; return 'x'; }), stats));
+      app.get('/ok', slow((res, req, s) => `ok ${count(s)}`));
     });
     const jar = new Jar();
     await request(srv.url, '/ok', jar);
     const cookie = jar.header();
     const setsBefore = slowStore.sets;
     const sizeBefore = memory.size;
-    await Promise.all([
-      leaveAfter(srv.port, '/during-load', 20, cookie),
-      leaveAfter(srv.port, '/during-handler', 20),
-      leaveAfter(srv.port, '/during-commit', 20),
-      leaveAfter(srv.port, '/during-own-commit', 20),
-      leaveAfter(srv.port, '/during-failing-load', 20, cookie),
-    ]);
-    await sleep(300);
+    errors.length = 0;
+    const paths = ['/during-load', '/during-handler', '/during-commit', '/during-own-commit', '/during-failing-load'];
+    await Promise.all(paths.map((p) => leaveOnArrival(srv.port, p, stats, p.endsWith('load') ? cookie : undefined)));
+    await waitFor('the handlers and commits in flight', () => finished === 1 && ownCommits === 1 && slowStore.sets >= setsBefore + 2 && errors.length >= 1);
+    await sleep(20);
+    for (const p of paths) assert.equal(stats.seen.get(p).aborted, true, `${p}: the abort was seen mid-request`);
     assert.equal(handled, 0, 'a handler whose client left while its session loaded never runs');
-    assert.ok(errors.some((e) => e.err.cause?.message === 'backend went away'), 'the failed load still reached onError');
-    assert.equal(finished, 1, 'a running handler finishes');
+    assert.deepEqual(errors.map((e) => e.err.cause?.message), ['backend went away'], 'the failed load still reached onError');
     assert.equal(memory.size, sizeBefore + 1, 'the finished handler\'s session was committed');
-    assert.ok(slowStore.sets >= setsBefore + 2, 'commits in flight complete');
     assert.equal(stats.afterAbort, 0, 'res was never touched after its abort');
     const r = await request(srv.url, '/ok', jar);
     assert.equal(r.status, 200);
