@@ -46,6 +46,15 @@ export interface SessionOptions {
   ttl?: number;
 }
 
+const warned = new Set<string>();
+
+/** express-session's deprecation notices for options left to their legacy defaults, once per process. */
+function deprecate(code: string, message: string): void {
+  if (warned.has(code)) return;
+  warned.add(code);
+  process.emitWarning(message, { type: 'DeprecationWarning', code });
+}
+
 // Signers for `req.secret` fallbacks, which change per request only in odd apps: a few suffice.
 const requestSigners = new Map<string, Signer>();
 
@@ -78,6 +87,10 @@ export class Config {
     }
     this.store = isHotsessionStore(store) ? toExpressStore(store, { serializer: opts.serializer, ttl: opts.ttl, cookie: typeof opts.cookie === 'object' ? opts.cookie : undefined }) : (store as Store);
     this.proxy = opts.proxy;
+    if (opts.resave === undefined) deprecate('HOTSESSION_DEP_RESAVE', 'session(): undefined resave option; provide resave option (defaults to true, as in express-session)');
+    if (opts.saveUninitialized === undefined) {
+      deprecate('HOTSESSION_DEP_SAVE_UNINITIALIZED', 'session(): undefined saveUninitialized option; provide saveUninitialized option (defaults to true, as in express-session)');
+    }
     this.resave = opts.resave === undefined ? true : Boolean(opts.resave);
     this.rolling = Boolean(opts.rolling);
     this.saveUninitialized = opts.saveUninitialized === undefined ? true : Boolean(opts.saveUninitialized);
@@ -85,6 +98,7 @@ export class Config {
     this.unsetDestroy = opts.unset === 'destroy';
     const secret = opts.secret;
     if (Array.isArray(secret) && secret.length === 0) throw new TypeError('secret option array must contain one or more strings');
+    if (!secret) deprecate('HOTSESSION_DEP_SECRET', "session(): no secret option; cookie-parser's req.secret is used instead");
     this.signer = secret ? codec.createSigner(Array.isArray(secret) ? secret : [secret]) : null;
     this.storeTouches = typeof this.store.touch === 'function';
 

@@ -3,11 +3,10 @@ import type { Signer } from '../../codec/types';
 import { serializeSetCookie } from './cookie';
 import { fingerprint } from './json';
 import type { Config, Next } from './config';
+import { Finisher, type Chunk, type EndFn, type WriteFn } from './finisher';
 import { createSession, type Session, type SessionRequest, type Tracker } from './session';
 import { kJson, kTrack } from './symbols';
 
-type Chunk = string | Buffer | Uint8Array | null | undefined;
-type EndFn = (this: ServerResponse, ...args: unknown[]) => ServerResponse;
 
 /** Fingerprint of a session that only holds its cookie. */
 const EMPTY = '{}';
@@ -34,7 +33,7 @@ export class RequestState implements Tracker {
   memoSession: Session | null = null;
   memoHash = '';
   readonly end: EndFn;
-  readonly write: (this: ServerResponse, ...args: unknown[]) => boolean;
+  readonly write: WriteFn;
 
   constructor(cfg: Config, req: SessionRequest, res: ServerResponse, next: Next, signer: Signer) {
     this.cfg = cfg;
@@ -43,7 +42,7 @@ export class RequestState implements Tracker {
     this.next = next;
     this.signer = signer;
     this.end = res.end as unknown as EndFn;
-    this.write = res.write as unknown as RequestState['write'];
+    this.write = res.write as unknown as WriteFn;
   }
 
   hash(sess: Session): string {
@@ -207,62 +206,5 @@ export class RequestState implements Tracker {
       this.memoSession = null;
       this.memoHash = '';
     }
-  }
-}
-
-/**
- * Ends a response around an asynchronous store call. `start` runs right
- * after the call: it sends the headers and the body (holding back its last
- * byte when a Content-Length is set, so the response cannot complete before
- * the store answered). `finish` runs when the store answered. If the store
- * answered synchronously, `finish` ran first and ended everything in one call.
- */
-class Finisher {
-  readonly #st: RequestState;
-  readonly #res: ServerResponse;
-  #chunk: Chunk;
-  #encoding: unknown;
-  readonly #callback: unknown;
-  #sync = true;
-  #ret: unknown = undefined;
-
-  constructor(st: RequestState, res: ServerResponse, chunk: Chunk, encoding: unknown, callback: unknown) {
-    this.#st = st;
-    this.#res = res;
-    this.#chunk = chunk;
-    this.#encoding = encoding;
-    this.#callback = callback;
-  }
-
-  finish(): void {
-    const end = this.#st.end;
-    if (this.#sync) {
-      this.#ret = end.call(this.#res, this.#chunk, this.#encoding, this.#callback);
-      this.#sync = false;
-      return;
-    }
-    end.call(this.#res, this.#callback);
-  }
-
-  start(): unknown {
-    if (!this.#sync) return this.#ret;
-    const res = this.#res as ServerResponse & { _header?: unknown; _implicitHeader(): void };
-    if (!res._header) res._implicitHeader();
-    let chunk = this.#chunk;
-    if (chunk == null) return (this.#ret = true);
-    const write = this.#st.write;
-    const length = Number(res.getHeader('Content-Length'));
-    if (!isNaN(length) && length > 0) {
-      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, this.#encoding as BufferEncoding);
-      this.#encoding = undefined;
-      if (buf.length !== 0) {
-        this.#chunk = buf.subarray(buf.length - 1);
-        return (this.#ret = write.call(res, buf.subarray(0, buf.length - 1)));
-      }
-      chunk = buf;
-    }
-    this.#ret = write.call(res, chunk, this.#encoding);
-    this.#sync = false;
-    return this.#ret;
   }
 }
