@@ -1,7 +1,7 @@
 // Stores with hotsession/express: express-session's third-party stores
 // (connect-redis with node-redis, connect-mongo on FerretDB, connect-memcached,
-// memorystore), hotsession stores passed as `store`, toExpressStore() under the
-// real express-session, and moving live sessions between the two stacks.
+// memorystore), hotsession stores passed as `store`, and toExpressStore() under
+// the real express-session (moving live sessions: express-migration.test.mjs).
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -15,7 +15,6 @@ import { backend, REDIS_URL, MONGODB_URL, MEMCACHED_SERVERS } from '../helpers/b
 const require = createRequire(import.meta.url);
 const express = require('express');
 const expressSession = require('express-session');
-const signature = require('cookie-signature');
 
 const redisSkip = await backend('redis');
 const mongoSkip = await backend('mongo');
@@ -189,58 +188,5 @@ describe('toExpressStore() under the real express-session', () => {
   test('a hotsession RedisStore serves express-session', { skip: redisSkip?.reason ?? false }, async () => {
     const store = await ioredisStore(`hs:express:${tag}:toexp:`);
     await lifecycle(await app(expressSession(opts(toExpressStore(store)))));
-  });
-});
-
-describe('migration: sessions move between express-session and hotsession/express', () => {
-  /** Logs in on `from`, then checks the same cookie on `to`; returns the cookie. */
-  async function move(from, to) {
-    const login = await from('/login?user=migrated');
-    const me = await to('/me', login.cookie);
-    assert.deepEqual(me.json, { id: login.json.id, user: 'migrated', roles: ['admin'], when: 'string' });
-    // And the new stack keeps writing it.
-    assert.equal((await to('/count', login.cookie)).json.count, 1);
-    assert.equal((await from('/count', login.cookie)).json.count, 2);
-    return login.cookie;
-  }
-
-  test("express-session's MemoryStore, shared, both directions", async () => {
-    const store = new expressSession.MemoryStore();
-    const old = await app(expressSession(opts(store)));
-    const hot = await app(session(opts(store)));
-    await move(old, hot);
-    await move(hot, old);
-  });
-
-  test('connect-redis records, both directions', { skip: redisSkip?.reason ?? false }, async () => {
-    const { RedisStore } = require('connect-redis');
-    const client = await nodeRedisClient();
-    const prefix = `hs:express:${tag}:mig:`;
-    const old = await app(expressSession(opts(new RedisStore({ client, prefix }))));
-    const hot = await app(session(opts(new RedisStore({ client, prefix }))));
-    await move(old, hot);
-    await move(hot, old);
-  });
-
-  test('connect-redis records read by hotsession/express on a hotsession RedisStore (same prefix)', { skip: redisSkip?.reason ?? false }, async () => {
-    const { RedisStore: ConnectRedis } = require('connect-redis');
-    const prefix = `hs:express:${tag}:mig2:`;
-    const old = await app(expressSession(opts(new ConnectRedis({ client: await nodeRedisClient(), prefix }))));
-    for (const legacy of [undefined, 'read']) {
-      const hot = await app(session(opts(await ioredisStore(prefix, legacy ? { legacy } : {}))));
-      const login = await old('/login?user=migrated');
-      const me = await hot('/me', login.cookie);
-      assert.deepEqual(me.json, { id: login.json.id, user: 'migrated', roles: ['admin'], when: 'string' }, `legacy ${legacy}`);
-      assert.equal((await hot('/count', login.cookie)).json.count, 1);
-      assert.equal((await hot('/count', login.cookie)).json.count, 2, 'rewritten as a frame and read back');
-    }
-  });
-
-  test('the cookie itself is the one express-session would write', async () => {
-    const store = new expressSession.MemoryStore();
-    const get = await app(session(opts(store)));
-    const login = await get('/login');
-    const value = decodeURIComponent(login.cookie.slice('connect.sid='.length));
-    assert.equal(value, 's:' + signature.sign(login.json.id, SECRET));
   });
 });
