@@ -178,6 +178,29 @@ describe('hotsession stores as `store`', () => {
   });
 });
 
+describe('every hotsession backend store as `store`', () => {
+  test('MemcachedStore', { skip: memcachedSkip?.reason ?? false }, async () => {
+    const { MemcachedStore } = require('hotsession/memcached');
+    const store = new MemcachedStore({ servers: MEMCACHED_SERVERS, prefix: `hs_express_${tag}_hot_` });
+    cleanups.push(() => store.close());
+    await lifecycle(await app(session(opts(store))));
+  });
+
+  test('MongoStore', { skip: mongoSkip?.reason ?? false }, async () => {
+    const { MongoStore } = require('hotsession/mongo');
+    const dbName = `hs_express_hot_${tag}`;
+    const store = new MongoStore({ url: MONGODB_URL, dbName, collection: 'sessions' });
+    cleanups.push(async () => {
+      await store.close();
+      const { MongoClient } = require('mongodb');
+      const client = await MongoClient.connect(MONGODB_URL);
+      await client.db(dbName).dropDatabase().catch(() => {});
+      await client.close();
+    });
+    await lifecycle(await app(session(opts(store, { serializer: 'msgpack' }))), { dates: 'Date' });
+  });
+});
+
 describe('toExpressStore() under the real express-session', () => {
   test('a hotsession MemoryStore serves express-session', async () => {
     const hot = new HotMemoryStore();
