@@ -7,7 +7,6 @@ import { Finisher, type Chunk, type EndFn, type WriteFn } from './finisher';
 import { createSession, type Session, type SessionRequest, type Tracker } from './session';
 import { kJson, kTrack } from './symbols';
 
-
 /** Fingerprint of a session that only holds its cookie. */
 const EMPTY = '{}';
 
