@@ -5,7 +5,7 @@ import { isCookieStore, type AnyStore, type CookieRecord, type CookieSessionStor
 import { clearCookie, resolveCookieOptions, serializeCookie, type CookieOptions, type ResolvedCookieOptions } from './cookie';
 import { generateId, isValidCustomId, isValidId } from './id';
 import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options';
-import { Session, type SessionData, type SessionHost } from './session';
+import { Session, type SessionData } from './session';
 
 /** What committing a session produced: Set-Cookie values now, the store write maybe later. */
 export interface Prepared {
@@ -30,7 +30,7 @@ function isPromise<T>(v: MaybePromise<T>): v is Promise<T> {
  * Both answer synchronously when the store does (memory, cookie), so an
  * adapter can serve those stores without a single await.
  */
-export class SessionManager<Data extends SessionData = SessionData> implements SessionHost {
+export class SessionManager<Data extends SessionData = SessionData> {
   /** Cookie name. */
   readonly name: string;
   readonly store: AnyStore;
@@ -203,7 +203,10 @@ export class SessionManager<Data extends SessionData = SessionData> implements S
       // frame, so the frame's hard expiry can only be the absolute deadline.
       const hard = this.#opts.rolling ? deadline : deadline === 0 ? now + ttl : Math.min(deadline, now + ttl);
       const record = codec.frame(encodeData(data), hard, createdAt);
-      headers = [serializeCookie(this.name, this.#signedValue(session._id), o, cookieExpiry)];
+      // The browser already holds this exact cookie unless the id is new, its
+      // expiry moves (maxAge), or its attributes changed: then say nothing.
+      const resend = session._isNew || cookieExpiry !== undefined || session._cookie !== null || this.#opts.rolling;
+      headers = resend ? [serializeCookie(this.name, this.#signedValue(session._id), o, cookieExpiry)] : NONE;
       write = this.#server!.set(session._id, record, ttl);
     }
     const wasNew = session._isNew;

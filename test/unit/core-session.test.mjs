@@ -218,3 +218,17 @@ test('genid: custom ids are used and bounded', () => {
 
 import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
+
+test('a modified existing session without maxAge re-sends no cookie (the browser has it)', () => {
+  const m = createSessionManager('sid', new MemoryStore(), { secret });
+  const s = m.load();
+  s.set('a', 1);
+  const h = m.commit(s);
+  assert.equal(h.length, 1);
+  const s2 = m.load(cookieOf(h));
+  s2.set('a', 2);
+  assert.deepEqual(m.commit(s2), []);
+  assert.equal(m.load(cookieOf(h)).get('a'), 2);
+  s2.options({ path: '/' });
+  assert.equal(m.commit(s2).length, 1, 'changed attributes are sent');
+});
