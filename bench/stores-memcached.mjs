@@ -140,6 +140,9 @@ async function main() {
     console.log(`| ${conc} | ${fmt(a.rate)} | ${fmt(b.rate)} | ${fmt(c.rate)} | ${ratio(a.rate, c.rate)} | ${ratio(a.rate, b.rate)} | ${a.errors + b.errors + c.errors} |`);
   }
 
+  // memcached cannot list keys by prefix: remove what this run wrote (it would expire in TTL anyway).
+  await Promise.all(hotIds.flatMap((id) => [on.destroy(id), off.destroy(id)]));
+  await Promise.all(cmIds.map((id) => new Promise((res) => cm.destroy(id, () => res()))));
   await on.close();
   await off.close();
   cm.client.end();
