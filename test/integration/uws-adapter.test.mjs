@@ -193,7 +193,8 @@ describe('hotsession/uws', () => {
   });
 
   test('result forms: body, { status, headers, body }, undefined', async () => {
-    const withSession = sessions('sid', store(new MemoryStore()), { secret: SECRET, onError });
+    // maxAge: a written session's cookie moves its expiry, so every write re-sends it.
+    const withSession = sessions('sid', store(new MemoryStore()), { secret: SECRET, onError, cookie: { maxAge: 60_000 } });
     const srv = await serve((app) => {
       app.get('/text', withSession((res, req, s) => { count(s); return 'text'; }));
       app.get('/buf', withSession(() => Buffer.from('buffer')));
@@ -256,8 +257,9 @@ describe('hotsession/uws', () => {
   });
 
   test('a handler that ends res itself: commit() gives its cookies, sync and async', async () => {
-    const memory = sessions('sid', store(new MemoryStore()), { secret: SECRET, onError });
-    const slow = sessions('sid', store(new SlowStore(15)), { secret: SECRET, onError });
+    const cookie = { maxAge: 60_000 };
+    const memory = sessions('sid', store(new MemoryStore()), { secret: SECRET, onError, cookie });
+    const slow = sessions('sid', store(new SlowStore(15)), { secret: SECRET, onError, cookie });
     const srv = await serve((app) => {
       app.get('/sync', memory((res, req, s) => {
         const n = count(s);
