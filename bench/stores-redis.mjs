@@ -1,7 +1,10 @@
 // Store-level Redis bench: sessions read + written per second (a get then
 // a set of a ~300-byte session record per session) through each store's own
 // API, at several concurrencies, on the same Redis in the same run:
-//   - hotsession RedisStore, batching on  (ioredis client): records are bytes
+//   - hotsession RedisStore, batching on  (ioredis client): records are bytes;
+//     on a standalone server each write batch is one EVALSHA (the default)
+//   - the same with `scripts: false`: each write batch as corked single
+//     commands (SET PX / PEXPIRE / DEL), as on a cluster
 //   - the same, plus the core's codec work per session (unframe, msgpack
 //     decode, encode, frame), to compare like for like with connect-redis,
 //     whose store API parses and stringifies JSON itself
@@ -47,6 +50,15 @@ const expressSession = () => ({ cookie: { originalMaxAge: TTL, expires: new Date
 
 const ids = (prefix, n) => Array.from({ length: n }, (_, i) => `${prefix}${i.toString().padStart(6, '0')}${randomBytes(13).toString('base64url')}`.slice(0, 32));
 
+/** redis-server's CPU time so far in µs (INFO cpu), or null. */
+let redisInfo = null;
+async function redisCpuUs() {
+  if (redisInfo === null) return null;
+  const info = await redisInfo.info('cpu');
+  const sum = ['used_cpu_user', 'used_cpu_sys'].map((k) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(info)?.[1])).reduce((a, b) => a + b, 0);
+  return Number.isFinite(sum) ? sum * 1e6 : null;
+}
+
 /** Runs `conc` loops of `step(id)` for TIME ms; resolves with steps/s and errors. */
 async function measure(conc, list, step) {
   let done = 0;
@@ -68,16 +80,20 @@ async function measure(conc, list, step) {
   while (Date.now() < warm) await new Promise((r) => setTimeout(r, 20));
   done = 0;
   errors = 0;
+  const redis0 = await redisCpuUs();
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await new Promise((r) => setTimeout(r, TIME));
   const elapsed = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const counted = done;
+  const redis1 = await redisCpuUs();
   stop = true;
   await Promise.all(loops);
   // This process's CPU per session: a steadier signal than the rate on a busy machine.
-  return { rate: counted / elapsed, errors, cpuUs: counted ? (cpu.user + cpu.system) / counted : 0 };
+  // redis-server's CPU per session (it shares the machine's cores with this process).
+  const redisUs = counted && redis0 !== null && redis1 !== null ? (redis1 - redis0) / counted : null;
+  return { rate: counted / elapsed, errors, cpuUs: counted ? (cpu.user + cpu.system) / counted : 0, redisUs };
 }
 
 function storeStep(store, rec) {
@@ -126,10 +142,12 @@ async function main() {
     console.error(`bench:redis needs Redis at ${REDIS_URL}: ${err.message}`);
     process.exit(1);
   });
+  redisInfo = ioredis;
   const node = createClient({ url: REDIS_URL });
   await node.connect();
 
   const hotOn = new RedisStore({ client: ioredis, prefix: `bench:${run}:on:`, timeout: 10_000, maxPending: 100_000 });
+  const hotCmd = new RedisStore({ client: ioredis, prefix: `bench:${run}:on:`, timeout: 10_000, maxPending: 100_000, scripts: false });
   const hotOff = new RedisStore({ client: ioredis, prefix: `bench:${run}:off:`, timeout: 10_000, batch: false, maxPending: 100_000 });
   const cr = new ConnectRedisStore({ client: node, prefix: `bench:${run}:cr:` });
 
@@ -150,6 +168,7 @@ async function main() {
     const cells = {
       on: () => measure(conc, hotIds, storeStep(hotOn, rec)),
       codecOn: () => measure(conc, hotIds, codecStep(hotOn)),
+      cmd: () => measure(conc, hotIds, storeStep(hotCmd, rec)),
       off: () => measure(conc, hotIds, storeStep(hotOff, rec)),
       c: () => measure(conc, crIds, connectStep(cr)),
     };
@@ -161,9 +180,9 @@ async function main() {
         if (best[name] === undefined || m.rate > best[name].rate) best[name] = m;
       }
     }
-    const { on, codecOn, off, c } = best;
-    rows.push({ conc, on, codecOn, off, c });
-    console.error(`c=${conc}: on ${fmt(on.rate)}/s, on+codec ${fmt(codecOn.rate)}/s, off ${fmt(off.rate)}/s, connect-redis ${fmt(c.rate)}/s`);
+    const { on, codecOn, cmd, off, c } = best;
+    rows.push({ conc, on, codecOn, cmd, off, c });
+    console.error(`c=${conc}: on ${fmt(on.rate)}/s, on+codec ${fmt(codecOn.rate)}/s, scripts off ${fmt(cmd.rate)}/s, off ${fmt(off.rate)}/s, connect-redis ${fmt(c.rate)}/s`);
   }
   const ceil = ceiling();
 
@@ -171,15 +190,16 @@ async function main() {
   console.log(`\n## Redis store: sessions read + written per second (get + set of one ~300-byte record)\n`);
   console.log(`Node ${process.version}, ${cpu} x${os.cpus().length}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, codec: ${isNativeEnabled() ? 'native' : 'JS'}, best of ${ROUNDS} rounds of ${TIME} ms per cell, Redis ${REDIS_URL}`);
   console.log('hotsession on ioredis; connect-redis@9 on node-redis (the client each supports).\n');
-  console.log('Rates in sessions/s; in brackets, Node CPU µs per session (this process, Redis excluded).\n');
-  console.log('| concurrency | hotsession batch | hotsession batch + codec | hotsession no batch | connect-redis (JSON incl.) | batch / connect-redis | batch+codec / connect-redis | batch / no batch | batch commands/s vs ceiling |');
-  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('Rates in sessions/s; in brackets, CPU µs per session: this Node process / redis-server (they share the cores).');
+  console.log('"batch" sends each write batch as one EVALSHA (the default on a standalone server); "batch, scripts off" as single commands.\n');
+  console.log('| concurrency | hotsession batch | hotsession batch + codec | hotsession batch, scripts off | hotsession no batch | connect-redis (JSON incl.) | batch / connect-redis | batch+codec / connect-redis | scripts off / connect-redis | batch / no batch | batch commands/s vs ceiling |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
-    const errs = r.on.errors + r.codecOn.errors + r.off.errors + r.c.errors;
+    const errs = r.on.errors + r.codecOn.errors + r.cmd.errors + r.off.errors + r.c.errors;
     // A session is two commands (GET + SET); the ceiling counts GETs.
     const pct = ceil ? `${((2 * r.on.rate / ceil) * 100).toFixed(0)}%` : 'n/a';
-    const cell = (m) => `${fmt(m.rate)} (${m.cpuUs.toFixed(1)})`;
-    console.log(`| ${r.conc} | ${cell(r.on)} | ${cell(r.codecOn)} | ${cell(r.off)} | ${cell(r.c)} | ${x(r.on.rate, r.c.rate)} | ${x(r.codecOn.rate, r.c.rate)} | ${x(r.on.rate, r.off.rate)} | ${pct}${errs ? ` (${errs} errors)` : ''} |`);
+    const cell = (m) => `${fmt(m.rate)} (${m.cpuUs.toFixed(1)} / ${m.redisUs === null ? 'n/a' : m.redisUs.toFixed(1)})`;
+    console.log(`| ${r.conc} | ${cell(r.on)} | ${cell(r.codecOn)} | ${cell(r.cmd)} | ${cell(r.off)} | ${cell(r.c)} | ${x(r.on.rate, r.c.rate)} | ${x(r.codecOn.rate, r.c.rate)} | ${x(r.cmd.rate, r.c.rate)} | ${x(r.on.rate, r.off.rate)} | ${pct}${errs ? ` (${errs} errors)` : ''} |`);
   }
   console.log(`\nCeiling: redis-benchmark -P 16 -t get -q: ${ceil === null ? 'n/a (redis-benchmark not found)' : `${fmt(ceil)} GET/s`}`);
 
@@ -187,6 +207,7 @@ async function main() {
   const keys = [...hotIds.map((id) => `bench:${run}:on:${id}`), ...hotIds.map((id) => `bench:${run}:off:${id}`), ...crIds.map((id) => `bench:${run}:cr:${id}`)];
   for (let i = 0; i < keys.length; i += 500) await ioredis.del(...keys.slice(i, i + 500));
   await hotOn.close();
+  await hotCmd.close();
   await hotOff.close();
   await ioredis.quit();
   await node.quit();

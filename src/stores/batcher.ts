@@ -216,11 +216,6 @@ export class ReadBatcher<T> {
       this.#queue.push({ id, resolve, reject });
     });
     this.#inFlight.set(id, p);
-    // Forget the id once settled so the next read goes to the backend again.
-    const forget = (): void => {
-      this.#inFlight.delete(id);
-    };
-    p.then(forget, forget);
     if (!this.#o.batch || this.#queue.length >= this.#o.maxBatch) this.#flush();
     else if (!this.#scheduled) {
       this.#scheduled = true;
@@ -236,17 +231,27 @@ export class ReadBatcher<T> {
     const batch = this.#queue;
     if (batch.length === 0) return;
     this.#queue = [];
-    withTimeout(this.#fetch(batch.map((b) => b.id)), this.#o.timeout, `session read batch (${batch.length} ids)`).then(
+    const inFlight = this.#inFlight;
+    const ids = new Array<string>(batch.length);
+    for (let i = 0; i < batch.length; i++) ids[i] = batch[i]!.id;
+    // Each id is forgotten as its read settles (not one microtask later
+    // through a handler per read), so the next read goes to the backend again.
+    withTimeout(this.#fetch(ids), this.#o.timeout, `session read batch (${batch.length} ids)`).then(
       (values) => {
         for (let i = 0; i < batch.length; i++) {
+          const b = batch[i]!;
           const v = values[i];
-          if (v instanceof Error) batch[i]!.reject(asError(v));
-          else batch[i]!.resolve(v ?? null);
+          inFlight.delete(b.id);
+          if (v instanceof Error) b.reject(asError(v));
+          else b.resolve(v ?? null);
         }
       },
       (err: unknown) => {
         const error = asError(err);
-        for (const b of batch) b.reject(error);
+        for (const b of batch) {
+          inFlight.delete(b.id);
+          b.reject(error);
+        }
       },
     );
   }

@@ -64,6 +64,29 @@ describe('RedisStore batching on a real Redis', { skip: skip?.reason ?? false },
     assert.ok(ttl > 50_000 && ttl <= 60_000, `PX applied: ${ttl}`);
   });
 
+  test('with scripts: false (single commands) a batch is still one socket write', async () => {
+    const { store, counter, prefix } = await make({ scripts: false });
+    const ids = Array.from({ length: 20 }, (_, i) => `cmd${i}`);
+    const values = ids.map(() => record(100));
+    await store.set('gone', record(8), 60_000);
+    counter.writes = 0;
+    await Promise.all([...ids.map((id, i) => store.set(id, values[i], 60_000)), store.destroy('gone'), store.touch(ids[0], 90_000)]);
+    assert.equal(counter.writes, 1);
+    assert.deepEqual(await raw.mgetBuffer(ids.map((id) => prefix + id)), values);
+    assert.equal(await raw.exists(prefix + 'gone'), 0);
+    assert.ok((await raw.pttl(prefix + ids[0])) > 80_000, 'a touch after a save in one batch extends the save');
+  });
+
+  test('a batch larger than maxBatch leaves in several writes, every save acknowledged', async () => {
+    const { store, counter, prefix } = await make({ maxBatch: 8 });
+    const ids = Array.from({ length: 20 }, (_, i) => `cap${i}`);
+    const values = ids.map(() => record(50));
+    counter.writes = 0;
+    await Promise.all(ids.map((id, i) => store.set(id, values[i], 60_000)));
+    assert.equal(counter.writes, 3);
+    assert.deepEqual(await raw.mgetBuffer(ids.map((id) => prefix + id)), values);
+  });
+
   test('gets of one id in flight share one round trip; gets of a turn share one MGET', async () => {
     const { store, counter } = await make();
     const value = record(64);
@@ -133,7 +156,7 @@ describe('RedisStore batching on a real Redis', { skip: skip?.reason ?? false },
   });
 
   test('bad options fail fast with a coded error', () => {
-    for (const o of [{}, { client: {} }, { client: raw, ttl: 0 }, { client: raw, touchAfter: -1 }, { client: raw, legacy: 'write' }, { client: raw, timeout: 0 }]) {
+    for (const o of [{}, { client: {} }, { client: raw, ttl: 0 }, { client: raw, touchAfter: -1 }, { client: raw, legacy: 'write' }, { client: raw, timeout: 0 }, { client: raw, scripts: 'no' }]) {
       assert.throws(() => new RedisStore(o), { code: 'HOTSESSION_ERR_OPTIONS' });
     }
   });

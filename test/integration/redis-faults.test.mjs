@@ -104,44 +104,121 @@ describe('RedisStore when Redis dies and comes back', { skip: skip?.reason ?? fa
   });
 });
 
-describe('RedisStore when Redis refuses some commands of a batch', { skip: skip?.reason ?? false }, () => {
+/** Calls of `cmd` the server has counted (INFO commandstats), 0 if none. */
+async function calls(client, cmd) {
+  const m = new RegExp(`^cmdstat_${cmd}:calls=(\\d+)`, 'm').exec(await client.info('commandstats'));
+  return m ? Number(m[1]) : 0;
+}
+
+// Each write batch goes as one script call (the default on a standalone
+// server) or as single commands (scripts: false); a refused write must fail
+// only its own save either way.
+for (const scripts of [true, false]) {
+  describe(`RedisStore when Redis refuses some writes of a batch (scripts: ${scripts})`, { skip: skip?.reason ?? false }, () => {
+    let redis;
+    let client;
+    let store;
+    before(async () => {
+      // Out of memory with noeviction: SET is refused (OOM), DEL and PEXPIRE are not.
+      redis = await startRedis({ args: ['--maxmemory', '3mb', '--maxmemory-policy', 'noeviction'] });
+      client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+      store = new RedisStore({ client, prefix: 'sess:oom:', scripts });
+    });
+    after(async () => {
+      await store?.close();
+      client?.disconnect();
+      await redis?.destroy();
+    });
+
+    test('a refused write rejects only its own operation', async () => {
+      await store.set('keep', Buffer.from('h-keep'), 60_000);
+      await store.set('gone', Buffer.from('h-gone'), 60_000);
+      await store.set('keep2', Buffer.from('h-keep2'), 60_000);
+      await store.set('gone2', Buffer.from('h-gone2'), 60_000);
+      const filler = Buffer.alloc(64 * 1024, 1);
+      for (let i = 0; i < 200; i++) {
+        const r = await client.set(`fill:${i}`, filler).catch((err) => err);
+        if (r instanceof Error) break;
+      }
+      // A large value is refused while memory is at the limit (its own bytes count).
+      await assert.rejects(client.set('probe', filler), /OOM/, 'the server is out of memory now');
+      const evals = await calls(client, 'eval') + await calls(client, 'evalsha');
+      const [set, touch, destroy] = await Promise.allSettled([
+        store.set('new', filler, 60_000),
+        store.touch('keep', 120_000),
+        store.destroy('gone'),
+      ]);
+      assert.equal(set.status, 'rejected');
+      assert.equal(set.reason.code, 'HOTSESSION_ERR_STORE');
+      assert.match(set.reason.cause?.message ?? '', /OOM/);
+      assert.equal(touch.status, 'fulfilled');
+      assert.equal(destroy.status, 'fulfilled');
+      assert.ok((await client.pttl('sess:oom:keep')) > 60_000, 'the touch in the same batch applied');
+      assert.equal(await client.exists('sess:oom:gone'), 0, 'the destroy in the same batch applied');
+      // Writes that free or keep memory first, then the save: the save is
+      // still refused (a script may not grow memory past maxmemory once it wrote).
+      const [destroy2, touch2, set2] = await Promise.allSettled([
+        store.destroy('gone2'),
+        store.touch('keep2', 120_000),
+        store.set('new2', filler, 60_000),
+      ]);
+      assert.equal(destroy2.status, 'fulfilled');
+      assert.equal(touch2.status, 'fulfilled');
+      assert.equal(set2.status, 'rejected');
+      assert.match(set2.reason.cause?.message ?? '', /OOM/);
+      assert.equal(await client.exists('sess:oom:new2'), 0);
+      assert.equal(await client.exists('sess:oom:gone2'), 0);
+      assert.ok((await client.pttl('sess:oom:keep2')) > 60_000);
+      const used = await calls(client, 'eval') + await calls(client, 'evalsha') - evals;
+      assert.equal(used, scripts ? 2 : 0, 'one script call per batch, none with scripts: false');
+    });
+  });
+}
+
+describe('RedisStore write scripts on a server that lost or refuses them', { skip: skip?.reason ?? false }, () => {
   let redis;
-  let client;
-  let store;
+  const clients = [];
+  const stores = [];
+  const ids = Array.from({ length: 5 }, (_, i) => `s${i}`);
+  const value = (id) => Buffer.from(`h-${id}`);
+  const client = (opts) => {
+    const c = new Redis(redis.url, { maxRetriesPerRequest: 1, ...opts });
+    clients.push(c);
+    return c;
+  };
   before(async () => {
-    // Out of memory with noeviction: SET is refused (OOM), DEL and PEXPIRE are not.
-    redis = await startRedis({ args: ['--maxmemory', '3mb', '--maxmemory-policy', 'noeviction'] });
-    client = new Redis(redis.url, { maxRetriesPerRequest: 1 });
-    store = new RedisStore({ client, prefix: 'sess:oom:' });
+    redis = await startRedis();
   });
   after(async () => {
-    await store?.close();
-    client?.disconnect();
+    for (const s of stores) await s.close().catch(() => {});
+    for (const c of clients) c.disconnect();
     await redis?.destroy();
   });
 
-  test('a refused command rejects only its own operation', async () => {
-    await store.set('keep', Buffer.from('h-keep'), 60_000);
-    await store.set('gone', Buffer.from('h-gone'), 60_000);
-    const filler = Buffer.alloc(64 * 1024, 1);
-    for (let i = 0; i < 200; i++) {
-      const r = await client.set(`fill:${i}`, filler).catch((err) => err);
-      if (r instanceof Error) break;
+  test('after SCRIPT FLUSH (or a restart, a failover) the batch is resent with the script', async () => {
+    const c = client();
+    const store = new RedisStore({ client: c, prefix: 'sess:flush:' });
+    stores.push(store);
+    await Promise.all(ids.map((id) => store.set(id, value(id), 60_000)));
+    await Promise.all(ids.map((id) => store.set(id, value(`${id}b`), 60_000)));
+    assert.ok(await calls(c, 'evalsha') >= 1, 'the second batch went by sha');
+    await c.script('FLUSH');
+    await Promise.all([...ids.map((id) => store.set(id, value(`${id}c`), 60_000)), store.destroy('s0')]);
+    assert.deepEqual(await c.mgetBuffer(ids.map((id) => `sess:flush:${id}`)), [null, ...ids.slice(1).map((id) => value(`${id}c`))]);
+  });
+
+  test('a user who may not run scripts gets single commands, and every save succeeds', async () => {
+    const admin = client();
+    await admin.acl('SETUSER', 'noscripts', 'on', '>pw', '~*', '&*', '+@all', '-@scripting');
+    const c = client({ username: 'noscripts', password: 'pw' });
+    const store = new RedisStore({ client: c, prefix: 'sess:acl:' });
+    stores.push(store);
+    for (let round = 0; round < 2; round++) {
+      await Promise.all(ids.map((id) => store.set(id, value(`${id}${round}`), 60_000)));
+      assert.deepEqual(await admin.mgetBuffer(ids.map((id) => `sess:acl:${id}`)), ids.map((id) => value(`${id}${round}`)));
     }
-    // A large value is refused while memory is at the limit (its own bytes count).
-    await assert.rejects(client.set('probe', filler), /OOM/, 'the server is out of memory now');
-    const [set, touch, destroy] = await Promise.allSettled([
-      store.set('new', filler, 60_000),
-      store.touch('keep', 120_000),
-      store.destroy('gone'),
-    ]);
-    assert.equal(set.status, 'rejected');
-    assert.equal(set.reason.code, 'HOTSESSION_ERR_STORE');
-    assert.match(set.reason.cause?.message ?? '', /OOM/);
-    assert.equal(touch.status, 'fulfilled');
-    assert.equal(destroy.status, 'fulfilled');
-    assert.ok((await client.pttl('sess:oom:keep')) > 60_000, 'the touch in the same batch applied');
-    assert.equal(await client.exists('sess:oom:gone'), 0, 'the destroy in the same batch applied');
+    await Promise.all([store.touch('s1', 120_000), store.destroy('s2')]);
+    assert.ok((await admin.pttl('sess:acl:s1')) > 60_000);
+    assert.equal(await admin.exists('sess:acl:s2'), 0);
   });
 });
-
