@@ -1,6 +1,6 @@
 import type { Collection, MongoClient, MongoClientOptions } from 'mongodb';
 import { codes, HotsessionError, optionsError } from '../errors';
-import { batchLimits, ReadBatcher, WriteBatcher, type BatchOptions } from './batcher';
+import { batchLimits, ReadBatcher, WriteBatcher, type BatchOptions, type WriteOp } from './batcher';
 import { fromDocument, MAX_RECORD_BYTES, type SessionDocument } from './mongo/documents';
 import { prepareExpiry, Sweeper, type AutoRemove } from './mongo/expiry';
 import { writeBatch } from './mongo/writes';
@@ -65,9 +65,21 @@ export interface MongoStoreOptions extends BatchOptions {
    * @default undefined (connect-mongo documents read as absent)
    */
   legacy?: 'read';
+  /**
+   * How the reads of one turn reach the server: 'in', one find on
+   * `_id: { $in: [...] }` (one round trip, served by the _id index on
+   * MongoDB); 'id', one find by `_id` per session, sent together (for servers
+   * that use an index only for an exact `_id` lookup: FerretDB v1 on SQLite
+   * scans the whole collection for `$in` or any second condition).
+   * @default 'id' when the server reports itself as FerretDB (buildInfo), else 'in'
+   */
+  lookup?: 'in' | 'id';
 }
 
 type Loaded = Uint8Array | DecodedRecord;
+
+/** Largest write command sent to FerretDB (see #write). */
+const FERRET_CHUNK = 32;
 
 /**
  * Sessions in a MongoDB collection, one document per session:
@@ -92,6 +104,11 @@ export class MongoStore implements SessionStore {
   readonly #every: number;
   readonly #writer: WriteBatcher;
   readonly #reader: ReadBatcher<Loaded>;
+  #lookup: 'in' | 'id' | undefined;
+  readonly #timeout: number;
+  /** Set when the server is FerretDB: writes then go one command at a time, in chunks. */
+  #ferret = false;
+  #lane: Promise<unknown> = Promise.resolve();
   #setup: Promise<AutoRemove> | null = null;
   #active: AutoRemove | null = null;
   #sweeper: Sweeper | null = null;
@@ -106,6 +123,7 @@ export class MongoStore implements SessionStore {
     if (!Number.isFinite(every) || every <= 0) throw optionsError('MongoStore autoRemoveInterval must be a positive number of ms');
     if (o.ttl !== undefined && (!Number.isFinite(o.ttl) || o.ttl <= 0)) throw optionsError('MongoStore ttl must be a positive number of ms');
     if (o.legacy !== undefined && o.legacy !== 'read') throw optionsError("MongoStore legacy must be 'read' or undefined");
+    if (o.lookup !== undefined && o.lookup !== 'in' && o.lookup !== 'id') throw optionsError("MongoStore lookup must be 'in' or 'id'");
     const dbName = o.dbName ?? 'hotsession';
     const collection = o.collection ?? 'sessions';
     if (typeof dbName !== 'string' || dbName.length === 0) throw optionsError('MongoStore dbName must be a non-empty string');
@@ -125,7 +143,9 @@ export class MongoStore implements SessionStore {
     this.#maxTtl = o.ttl ?? Infinity;
     this.#mode = mode;
     this.#every = every;
-    this.#writer = new WriteBatcher((ops) => this.#afterSetup(() => writeBatch(this.#col, ops, this.#maxTtl)), limits);
+    this.#lookup = o.lookup;
+    this.#timeout = limits.timeout;
+    this.#writer = new WriteBatcher((ops) => this.#afterSetup(() => this.#write(ops)), limits);
     this.#reader = new ReadBatcher<Loaded>((ids) => this.#afterSetup(() => this.#fetch(ids)), limits);
   }
 
@@ -137,6 +157,11 @@ export class MongoStore implements SessionStore {
   /** The autoRemove mode in force once set up ('interval' after a refused TTL index); null before. */
   get autoRemove(): AutoRemove | null {
     return this.#active;
+  }
+
+  /** How reads are sent ('in' or 'id'); null until set up when left to detection. */
+  get lookup(): 'in' | 'id' | null {
+    return this.#lookup ?? null;
   }
 
   /** Creates the indexes now (otherwise done by the first operation). Rejects on a server or network error. */
@@ -185,8 +210,10 @@ export class MongoStore implements SessionStore {
 
   #ensureSetup(): Promise<AutoRemove> {
     if (this.#setup === null) {
-      this.#setup = prepareExpiry(this.#col, this.#mode).then(
-        (active) => {
+      this.#setup = Promise.all([prepareExpiry(this.#col, this.#mode), isFerret(this.#client, this.#col.dbName)]).then(
+        ([active, ferret]) => {
+          this.#ferret = ferret;
+          this.#lookup ??= ferret ? 'id' : 'in';
           this.#active = active;
           if (active === 'interval' && !this.#closed) this.#sweeper = new Sweeper(this.#col, this.#every);
           return active;
@@ -207,24 +234,70 @@ export class MongoStore implements SessionStore {
     return this.#ensureSetup().then(fn);
   }
 
-  async #fetch(ids: string[]): Promise<Array<Loaded | null>> {
+  /**
+   * FerretDB v1 on SQLite keeps one pooled SQLite connection per matched
+   * update until its command ends, from a pool of 100 per database: one
+   * command of ~100 updates of existing documents, or concurrent commands
+   * adding up to that, deadlock the database for every client. Its writes
+   * therefore go one command at a time (a lane), FERRET_CHUNK ops each.
+   * MongoDB gets the whole batch as one bulkWrite, batches in parallel.
+   */
+  #write(ops: WriteOp[]): Promise<unknown[] | void> {
+    if (!this.#ferret) return writeBatch(this.#col, ops, this.#maxTtl);
+    const run = async (): Promise<unknown[] | void> => {
+      const results: unknown[] = [];
+      let failed = false;
+      for (let i = 0; i < ops.length; i += FERRET_CHUNK) {
+        const chunk = ops.slice(i, i + FERRET_CHUNK);
+        const r = await writeBatch(this.#col, chunk, this.#maxTtl);
+        if (r) failed = true;
+        for (let j = 0; j < chunk.length; j++) results.push(r ? r[j] : undefined);
+      }
+      return failed ? results : undefined;
+    };
+    const p = this.#lane.then(run, run);
+    // A command that never answers must not hold the lane past the timeout that rejects its callers.
+    let timer: NodeJS.Timeout | undefined;
+    const released = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.#timeout);
+      timer.unref();
+    });
+    this.#lane = Promise.race([p.then(noop, noop), released]).finally(() => clearTimeout(timer));
+    return p;
+  }
+
+  async #fetch(ids: string[]): Promise<Array<Loaded | null | Error>> {
     const now = Date.now();
-    // Expired documents are filtered by the server whatever autoRemove does: a TTL monitor runs only once a minute.
-    const live = { $gt: new Date(now) };
     const opts = { promoteBuffers: true } as const;
-    if (ids.length === 1) {
-      const doc = await this.#col.findOne({ _id: ids[0]!, expires: live }, opts);
-      return [doc === null ? null : fromDocument(doc, this.#legacy, now)];
+    if (ids.length === 1 || this.#lookup === 'id') {
+      // A filter of `_id` alone: the one lookup every server indexes. Expiry is checked on the document.
+      return Promise.all(
+        ids.map((id) => this.#col.findOne({ _id: id }, opts).then((doc) => fromDocument(doc, this.#legacy, now), (err: Error) => err)),
+      );
     }
-    const docs = await this.#col.find({ _id: { $in: ids }, expires: live }, opts).toArray();
+    // Expired documents are filtered whatever autoRemove does: a TTL monitor runs only once a minute.
+    const docs = await this.#col.find({ _id: { $in: ids }, expires: { $gt: new Date(now) } }, opts).toArray();
     const byId = new Map<string, SessionDocument>();
     for (const d of docs) byId.set(d._id, d);
-    return ids.map((id) => {
-      const doc = byId.get(id);
-      return doc === undefined ? null : fromDocument(doc, this.#legacy, now);
-    });
+    return ids.map((id) => fromDocument(byId.get(id), this.#legacy, now));
   }
 }
+
+/**
+ * True when the server is FerretDB (its buildInfo carries `ferretdbVersion`);
+ * false for anything else, including a server that refuses buildInfo.
+ */
+async function isFerret(client: MongoClient, dbName: string): Promise<boolean> {
+  try {
+    const info = await client.db(dbName).command({ buildInfo: 1 });
+    return typeof info.ferretdbVersion === 'string';
+  } catch (err) {
+    if ((err as Error)?.name === 'MongoServerError') return false;
+    throw err;
+  }
+}
+
+function noop(): void {}
 
 function closedError(): Promise<never> {
   return Promise.reject(new HotsessionError(codes.STORE_CLOSED, 'the store is closed'));

@@ -9,18 +9,20 @@ const skip = await backend('mongo');
 const dbName = `hotsession_test_${randomBytes(5).toString('hex')}`;
 let n = 0;
 
-conformance('MongoStore (own client, native autoRemove) over node:http', {
+async function closeAndDrop(store) {
+  await store.close();
+  const c = new MongoClient(MONGODB_URL, { serverSelectionTimeoutMS: 2000 });
+  try {
+    await c.db(dbName).dropDatabase();
+  } finally {
+    await c.close();
+  }
+}
+
+conformance('MongoStore (own client, native autoRemove, lookup detected) over node:http', {
   skip,
   makeStore: () => new MongoStore({ url: MONGODB_URL, dbName, collection: `s${n++}` }),
-  closeStore: async (store) => {
-    await store.close();
-    const c = new MongoClient(MONGODB_URL, { serverSelectionTimeoutMS: 2000 });
-    try {
-      await c.db(dbName).dropDatabase();
-    } finally {
-      await c.close();
-    }
-  },
+  closeStore: closeAndDrop,
 });
 
 conformance('MongoStore (given client, batch: false, interval autoRemove) over node:http', {
@@ -35,4 +37,10 @@ conformance('MongoStore (given client, batch: false, interval autoRemove) over n
     await store.testClient.db(dbName).dropDatabase().catch(() => {});
     await store.testClient.close();
   },
+});
+
+conformance("MongoStore (lookup: 'in', disabled autoRemove) over node:http", {
+  skip,
+  makeStore: () => new MongoStore({ url: MONGODB_URL, dbName, collection: `s${n++}`, lookup: 'in', autoRemove: 'disabled' }),
+  closeStore: closeAndDrop,
 });

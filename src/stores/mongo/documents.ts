@@ -28,11 +28,13 @@ export interface SessionDocument {
 export const MAX_RECORD_BYTES = 16 * 1024 * 1024 - 4096;
 
 /**
- * The framed record of a document, or what the legacy decoder made of it.
- * Anything else (a foreign shape, a broken legacy body) is "absent": bad
+ * The framed record of a live document, or what the legacy decoder made of
+ * it; null for an absent or expired document. Anything else (a foreign shape, a broken legacy body) is "absent": bad
  * stored data gives a fresh session, never an error.
  */
-export function fromDocument(doc: SessionDocument, legacy: boolean, now: number): Uint8Array | DecodedRecord | null {
+export function fromDocument(doc: SessionDocument | null | undefined, legacy: boolean, now: number): Uint8Array | DecodedRecord | null {
+  // Checked here as well as in the query: lookups by _id alone carry no expiry filter.
+  if (doc == null || !(doc.expires instanceof Date) || !(doc.expires.getTime() > now)) return null;
   const record = doc.record;
   if (record instanceof Uint8Array) return record;
   if (record !== undefined || !legacy || doc.session === undefined) return null;
