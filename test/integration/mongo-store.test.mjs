@@ -174,6 +174,30 @@ describe('MongoStore', { skip: skip?.reason ?? false }, () => {
     else assert.equal(s.autoRemove, 'interval');
   });
 
+  test('a refused TTL index gives one process warning with a code, however many stores', async () => {
+    // A child process: this one may have warned already.
+    const { spawnSync } = await import('node:child_process');
+    const code = `
+      const { MongoStore } = require('hotsession/mongo');
+      const seen = [];
+      process.on('warning', (w) => seen.push(w.code));
+      (async () => {
+        const stores = [0, 1, 2].map((i) => new MongoStore({ url: process.env.URL, dbName: process.env.DB, collection: 'w' + i }));
+        for (const s of stores) await s.ready();
+        await new Promise((r) => setImmediate(r));
+        console.log(JSON.stringify({ seen, modes: stores.map((s) => s.autoRemove) }));
+        for (const s of stores) await s.close();
+      })().catch((e) => { console.error(e); process.exit(1); });`;
+    const r = spawnSync(process.execPath, ['-e', code], { cwd: new URL('../..', import.meta.url), env: { ...process.env, URL: MONGODB_URL, DB: dbName }, encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    if (out.modes.every((m) => m === 'native')) assert.deepEqual(out.seen, []);
+    else {
+      assert.deepEqual(out.modes, ['interval', 'interval', 'interval']);
+      assert.deepEqual(out.seen, ['HOTSESSION_MONGO_TTL_UNSUPPORTED']);
+    }
+  });
+
   test('a write the server refuses rejects; no write is reported saved that is not stored', async () => {
     const s = make();
     await s.ready();
