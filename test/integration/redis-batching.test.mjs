@@ -133,6 +133,31 @@ describe('RedisStore batching on a real Redis', { skip: skip?.reason ?? false },
     assert.deepEqual(back, every);
   });
 
+  test('a mixed batch keeps every record byte-exact and every TTL its own', async () => {
+    const { store, prefix } = await make();
+    const every = new Uint8Array(256 * 3);
+    for (let i = 0; i < every.length; i++) every[i] = i & 0xff;
+    every[0] = 0x68;
+    const ttls = [1_000, 9_999, 60_000, 3_600_000, 86_400_000 * 400, 2_500.5];
+    await Promise.all([store.set('old', record(8), 60_000), store.set('touched', record(8), 5_000)]);
+    await Promise.all([
+      store.destroy('old'),
+      ...ttls.map((ttl, i) => store.set(`mix${i}`, every.subarray(0, 1 + i * 100), ttl)),
+      store.touch('touched', 120_000),
+      store.set('empty', new Uint8Array(0), 60_000),
+      store.touch('absent', 60_000),
+    ]);
+    for (let i = 0; i < ttls.length; i++) {
+      assert.deepEqual(await raw.getBuffer(`${prefix}mix${i}`), Buffer.from(every.subarray(0, 1 + i * 100)));
+      const left = await raw.pttl(`${prefix}mix${i}`);
+      assert.ok(left > 0 && left <= Math.ceil(ttls[i]) && left > Math.ceil(ttls[i]) - 1_000, `TTL ${ttls[i]}: ${left}`);
+    }
+    assert.deepEqual(await raw.getBuffer(`${prefix}empty`), Buffer.alloc(0));
+    assert.equal(await raw.exists(`${prefix}old`), 0);
+    assert.ok((await raw.pttl(`${prefix}touched`)) > 60_000);
+    assert.equal(await raw.exists(`${prefix}absent`), 0, 'a touch never creates a record');
+  });
+
   test('touch sends PEXPIRE; touchAfter skips it while the last extension is recent', async () => {
     const { store, counter, prefix } = await make();
     await store.set('t', record(8), 10_000);
