@@ -115,13 +115,14 @@ export interface RedisConnectOptions extends Omit<RedisStoreOptions, 'client'> {
 /**
  * Sessions in Redis (standalone or Cluster) through an ioredis client.
  *
- * Writes of one event-loop turn go out together: on a standalone server as
+ * Writes of one event-loop turn go out together, in batches of up to
+ * `maxBatch`: on a standalone server each batch as
  * one `EVALSHA` of a script applying `SET key value PX ttl` / `PEXPIRE` /
  * `DEL` per key (see `scripts`), otherwise as single-key commands in one
  * socket write (one write per node on a cluster, where every command holds
  * one key so no CROSSSLOT error can occur). Each `set` settles when Redis
  * acknowledged its own write, and a write Redis refused fails only its save.
- * Reads of one turn go out as one `MGET` (one per slot on a cluster), and
+ * Reads of one turn go out as one `MGET` per `maxBatch` ids (per slot on a cluster), and
  * concurrent reads of one id share a round trip. Values are the core's
  * framed records, stored and read as binary Buffers.
  */
