@@ -192,11 +192,11 @@ async function main() {
   console.log('hotsession on ioredis; connect-redis@9 on node-redis (the client each supports).\n');
   console.log('Rates in sessions/s; in brackets, CPU µs per session: this Node process / redis-server (they share the cores).');
   console.log('"batch" sends each write batch as one EVALSHA (the default on a standalone server); "batch, scripts off" as single commands.\n');
-  console.log('| concurrency | hotsession batch | hotsession batch + codec | hotsession batch, scripts off | hotsession no batch | connect-redis (JSON incl.) | batch / connect-redis | batch+codec / connect-redis | scripts off / connect-redis | batch / no batch | batch commands/s vs ceiling |');
+  console.log('| concurrency | hotsession batch | hotsession batch + codec | hotsession batch, scripts off | hotsession no batch | connect-redis (JSON incl.) | batch / connect-redis | batch+codec / connect-redis | scripts off / connect-redis | batch / no batch | batch key reads+writes/s vs ceiling |');
   console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
     const errs = r.on.errors + r.codecOn.errors + r.cmd.errors + r.off.errors + r.c.errors;
-    // A session is two commands (GET + SET); the ceiling counts GETs.
+    // A session is two key operations (a read and a write, whatever commands carry them); the ceiling counts GETs.
     const pct = ceil ? `${((2 * r.on.rate / ceil) * 100).toFixed(0)}%` : 'n/a';
     const cell = (m) => `${fmt(m.rate)} (${m.cpuUs.toFixed(1)} / ${m.redisUs === null ? 'n/a' : m.redisUs.toFixed(1)})`;
     console.log(`| ${r.conc} | ${cell(r.on)} | ${cell(r.codecOn)} | ${cell(r.cmd)} | ${cell(r.off)} | ${cell(r.c)} | ${x(r.on.rate, r.c.rate)} | ${x(r.codecOn.rate, r.c.rate)} | ${x(r.cmd.rate, r.c.rate)} | ${x(r.on.rate, r.off.rate)} | ${pct}${errs ? ` (${errs} errors)` : ''} |`);
