@@ -21,6 +21,7 @@ import { cpuSeconds } from './lib/proc.mjs';
 import { computeRatios, headlines, summaryTable, writeResults } from './lib/report.mjs';
 import { scenarios, selectRows } from './lib/scenarios.mjs';
 import { startServer } from './lib/servers.mjs';
+import { ferretBinary, startFerret } from '../test/helpers/ferret-procs.mjs';
 import { findSubBenches, redisCeiling, runSubBench } from './lib/subbench.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -165,19 +166,39 @@ async function runRow(row) {
     name, scenario: s.name, label: s.label, variant, stack: s.stack, store: s.store,
     baselineScenario: s.baseline, baseline: null, loadgen,
   };
-  if (s.backend !== null) {
+  // FerretDB v1 (the MongoDB stand-in here) deadlocks a database once ~100
+  // updates are in flight on it, which 100 connections of an unbatched stack
+  // reach: unless MONGODB_URL names a real server, each Mongo row gets a
+  // FerretDB process of its own, so one stalled row cannot stall the next.
+  const ownMongo = s.backend === 'mongo' && process.env.MONGODB_URL === undefined;
+  if (ownMongo) {
+    const missing = ferretBinary();
+    if (missing !== undefined) return { ...base, status: process.env.HOTSESSION_REQUIRE_BACKENDS === '1' ? 'failed' : 'skipped', reason: missing.reason };
+  } else if (s.backend !== null) {
     const down = await backendDown(s.backend);
     // CI sets HOTSESSION_REQUIRE_BACKENDS=1: there a missing backend fails its rows.
     if (down !== null) return { ...base, status: process.env.HOTSESSION_REQUIRE_BACKENDS === '1' ? 'failed' : 'skipped', reason: down };
   }
-  const env = { HS_STORE: s.store ?? '', HS_RUN_ID: runId, REDIS_URL: urls.redis, MEMCACHED_SERVERS: urls.memcached, MONGODB_URL: urls.mongo };
+  let ferret = null;
+  if (ownMongo) {
+    try {
+      ferret = await startFerret();
+    } catch (err) {
+      return { ...base, status: 'failed', reason: `FerretDB did not start: ${err.message}` };
+    }
+  }
+  const env = { HS_STORE: s.store ?? '', HS_RUN_ID: runId, REDIS_URL: urls.redis, MEMCACHED_SERVERS: urls.memcached, MONGODB_URL: ferret?.url ?? urls.mongo };
   let server;
   try {
     server = await startServer(s.server, env);
   } catch (err) {
+    await ferret?.destroy();
     return { ...base, status: 'failed', reason: `server did not start: ${err.message}` };
   }
-  if (server.skip !== undefined) return { ...base, status: 'skipped', reason: server.skip };
+  if (server.skip !== undefined) {
+    await ferret?.destroy();
+    return { ...base, status: 'skipped', reason: server.skip };
+  }
   live.add(server);
   try {
     const reqPath = variant === 'hello' ? '/' : `/${variant}`;
@@ -220,6 +241,7 @@ async function runRow(row) {
   } finally {
     await server.stop();
     live.delete(server);
+    await ferret?.destroy();
   }
 }
 
@@ -246,7 +268,7 @@ for (let i = 0; i < rows.length; i++) {
 const used = new Set(results.filter((r) => r.status !== 'skipped').map((r) => r.store));
 const cleanup = [];
 if (used.has('redis')) cleanup.push(cleanRedis(prefix).then((n) => `redis: ${n} keys under ${prefix} deleted`));
-if (used.has('mongo')) cleanup.push(dropMongo(mongoDb).then(() => `mongo: database ${mongoDb} dropped`));
+if (used.has('mongo') && process.env.MONGODB_URL !== undefined) cleanup.push(dropMongo(mongoDb).then(() => `mongo: database ${mongoDb} dropped`));
 if (memcachedKeys.length > 0) cleanup.push(cleanMemcached(memcachedKeys).then((n) => `memcached: ${n} of the ${memcachedKeys.length} sessions created deleted (any others expire with their 15 min TTL)`));
 for (const c of await Promise.allSettled(cleanup)) {
   console.log(`cleanup: ${c.status === 'fulfilled' ? c.value : `failed: ${c.reason?.message}`}`);
