@@ -22,3 +22,9 @@ conformance('RedisStore.connect (batch: false) over node:http', {
   skip,
   makeStore: () => RedisStore.connect(REDIS_URL, { prefix: `sess:test:${run}:${n++}:`, batch: false }),
 });
+
+// Servers that forbid Lua: every batch as single-key commands in one socket write.
+conformance('RedisStore (scripts: false) over node:http', {
+  skip,
+  makeStore: () => RedisStore.connect(REDIS_URL, { prefix: `sess:test:${run}:${n++}:`, scripts: false }),
+});
