@@ -24,6 +24,10 @@ class JsSigner implements Signer {
     return value + '.' + hmacBase64(this.#secrets[0]!, value);
   }
 
+  signCookie(value: string): string {
+    return 's%3A' + value + '.' + hmacBase64(this.#secrets[0]!, value).replaceAll('+', '%2B').replaceAll('/', '%2F');
+  }
+
   unsign(signed: string): string | null {
     const dot = signed.lastIndexOf('.');
     // A SHA-256 signature is exactly 43 base64 characters: anything else is forged or truncated.

@@ -15,6 +15,7 @@ import type { Codec, Opened, Sealer, Signer } from './types';
 
 interface NativeSigner {
   sign(value: string): string;
+  signCookie(value: string): string;
   unsign(signed: string): string | null | undefined;
   extract(header: string, name: string): string | null | undefined;
 }
@@ -80,6 +81,11 @@ class NativeSignerWrap implements Signer {
   sign(value: string): string {
     checkString(value, 'value');
     return value + '.' + this.#native.sign(value);
+  }
+
+  signCookie(value: string): string {
+    checkString(value, 'value');
+    return this.#native.signCookie(value);
   }
 
   unsign(signed: string): string | null {

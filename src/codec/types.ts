@@ -12,6 +12,13 @@ export interface Signer {
    */
   sign(value: string): string;
   /**
+   * express-session's cookie value for `value`, ready for a Set-Cookie header:
+   * `'s%3A' + value + '.' + signature` with the signature's '+' and '/'
+   * percent-escaped, which equals `encodeURIComponent('s:' + sign(value))`
+   * for the URL-safe values it accepts (`[A-Za-z0-9_-]`, as generated ids).
+   */
+  signCookie(value: string): string;
+  /**
    * Reverse of `sign` over every secret, constant-time. Returns the value, or
    * null when no secret produced exactly that signature (trailing bytes fail).
    */

@@ -139,8 +139,9 @@ function buildAttributes(o: ResolvedCookieOptions, expiresAt: number | undefined
 }
 
 /** A full Set-Cookie value; the value must already be cookie-safe. */
-export function serializeCookie(name: string, value: string, o: ResolvedCookieOptions, expiresAt: number | undefined): string {
-  if (!VALUE_RE.test(value)) throw invalid('cookie value contains characters not allowed by RFC 6265');
+export function serializeCookie(name: string, value: string, o: ResolvedCookieOptions, expiresAt: number | undefined, trusted = false): string {
+  // `trusted`: a value the manager built from percent-encoded parts, valid by construction.
+  if (!trusted && !VALUE_RE.test(value)) throw invalid('cookie value contains characters not allowed by RFC 6265');
   return name + '=' + value + cookieAttributes(o, expiresAt);
 }
 

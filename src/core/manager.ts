@@ -146,7 +146,7 @@ export class SessionManager<Data extends SessionData = SessionData> {
     if (this.#opts.rolling && !session._isNew) {
       if (this.#client !== null) return this.#write(session, o, now, ttl);
       const cookieExpiry = maxAge === undefined ? undefined : now + ttl;
-      const headers = [serializeCookie(this.name, this.#signedValue(session._id), o, cookieExpiry)];
+      const headers = [serializeCookie(this.name, this.#signedValue(session._id), o, cookieExpiry, true)];
       return { headers, write: this.#server!.touch(session._id, ttl) };
     }
     return DONE;
@@ -164,11 +164,11 @@ export class SessionManager<Data extends SessionData = SessionData> {
   }
 
   #signedValue(id: string): string {
-    // express-session writes encodeURIComponent('s:' + sign(id)); byte-identical cookies.
-    // Our own ids are base64url and the signature is base64, so only '+' and '/'
-    // need escaping: cheaper than encoding the whole string.
+    // express-session writes encodeURIComponent('s:' + sign(id)); byte-identical
+    // cookies. Our own ids are base64url, so the codec builds the escaped value
+    // in one step; custom ids may need a full encodeURIComponent.
     if (this.#opts.genid !== undefined) return encodeURIComponent('s:' + this.#signer.sign(id));
-    return 's%3A' + escapeBase64(this.#signer.sign(id));
+    return this.#signer.signCookie(id);
   }
 
   #write(session: Session<Data>, o: ResolvedCookieOptions, now: number, ttl: number): Prepared {
@@ -206,7 +206,7 @@ export class SessionManager<Data extends SessionData = SessionData> {
       // The browser already holds this exact cookie unless the id is new, its
       // expiry moves (maxAge), or its attributes changed: then say nothing.
       const resend = session._isNew || cookieExpiry !== undefined || session._cookie !== null || this.#opts.rolling;
-      headers = resend ? [serializeCookie(this.name, this.#signedValue(session._id), o, cookieExpiry)] : NONE;
+      headers = resend ? [serializeCookie(this.name, this.#signedValue(session._id), o, cookieExpiry, true)] : NONE;
       write = this.#server!.set(session._id, record, ttl);
     }
     const wasNew = session._isNew;
@@ -285,11 +285,6 @@ export class SessionManager<Data extends SessionData = SessionData> {
     session._pending = null;
     return p ?? NONE;
   }
-}
-
-function escapeBase64(s: string): string {
-  if (s.indexOf('+') === -1 && s.indexOf('/') === -1) return s;
-  return s.replace(/[+/]/g, (c) => (c === '+' ? '%2B' : '%2F'));
 }
 
 function markClean(session: Session<any>): void {

@@ -237,3 +237,18 @@ describe('native wrapper argument checks', { skip: nativeSkip }, () => {
     assert.throws(() => sealer.open(Buffer.alloc(64), 'aad'), TypeError);
   });
 });
+
+describe('signCookie: the Set-Cookie value express-session writes', () => {
+  for (const [label, c] of codecs) {
+    it(`${label}: equals encodeURIComponent('s:' + cookie-signature sign) for URL-safe ids`, () => {
+      // Fixed: a signature with both '+' and '/' (escaped) and one id of each length class.
+      assert.equal(c.createSigner(['keyboard cat']).signCookie('abc'), 's%3Aabc.BpxCrWRpvZMh%2Fwk%2Fdjl34N%2Bm%2BVQEU7K%2F5WenLwJCgFU');
+      const signer = c.createSigner(['k1', 'k2']);
+      const crypto = require('node:crypto');
+      for (let i = 0; i < 2000; i++) {
+        const id = crypto.randomBytes(1 + (i % 40)).toString('base64url');
+        assert.equal(signer.signCookie(id), encodeURIComponent('s:' + signature.sign(id, 'k1')), id);
+      }
+    });
+  }
+});
