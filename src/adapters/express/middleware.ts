@@ -3,6 +3,7 @@ import type { Signer } from '../../codec/types';
 import { Config, type Next, type SessionOptions } from './config';
 import { RequestState } from './request-state';
 import type { SessionRequest } from './session';
+import { kState } from './symbols';
 
 /** Connect/Express middleware. */
 export type SessionMiddleware = (req: IncomingMessage, res: ServerResponse, next: Next) => void;
@@ -40,25 +41,33 @@ export function session(options?: SessionOptions): SessionMiddleware {
   };
 }
 
+// One shared pair of replacement methods for every response (no closures per
+// request): the request's state rides on the response under a symbol.
+type HookedResponse = ServerResponse & { [kState]?: RequestState };
+
 function hookResponse(st: RequestState, res: ServerResponse): void {
-  const writeHead = res.writeHead as unknown as (this: ServerResponse, ...args: unknown[]) => ServerResponse;
-  let fired = false;
-  res.writeHead = function (this: ServerResponse, ...args: unknown[]): ServerResponse {
-    const passed = applyHeadArgs(this, args);
-    if (!fired) {
-      fired = true;
-      st.onHeaders();
-      // A listener may have changed the status.
-      if (typeof passed[0] === 'number' && this.statusCode !== passed[0]) {
-        passed[0] = this.statusCode;
-        passed.length = 1;
-      }
+  (res as HookedResponse)[kState] = st;
+  res.writeHead = hookedWriteHead as ServerResponse['writeHead'];
+  res.end = hookedEnd as ServerResponse['end'];
+}
+
+function hookedWriteHead(this: HookedResponse, ...args: unknown[]): ServerResponse {
+  const st = this[kState]!;
+  const passed = applyHeadArgs(this, args);
+  if (!st.headersFired) {
+    st.headersFired = true;
+    st.onHeaders();
+    // A listener may have changed the status.
+    if (typeof passed[0] === 'number' && this.statusCode !== passed[0]) {
+      passed[0] = this.statusCode;
+      passed.length = 1;
     }
-    return writeHead.apply(this, passed);
-  } as ServerResponse['writeHead'];
-  res.end = function (this: ServerResponse, chunk?: unknown, encoding?: unknown, callback?: unknown) {
-    return st.onEnd(this, chunk, encoding, callback);
-  } as ServerResponse['end'];
+  }
+  return st.writeHead.apply(this, passed);
+}
+
+function hookedEnd(this: HookedResponse, chunk?: unknown, encoding?: unknown, callback?: unknown): unknown {
+  return this[kState]!.onEnd(this, chunk, encoding, callback);
 }
 
 /**

@@ -31,8 +31,11 @@ export class RequestState implements Tracker {
   /** Fingerprint cache, valid only inside the synchronous part of `end`. */
   memoSession: Session | null = null;
   memoHash = '';
+  /** `writeHead` already ran once (the cookie decision is made then, once). */
+  headersFired = false;
   readonly end: EndFn;
   readonly write: WriteFn;
+  readonly writeHead: (this: ServerResponse, ...args: unknown[]) => ServerResponse;
 
   constructor(cfg: Config, req: SessionRequest, res: ServerResponse, next: Next, signer: Signer) {
     this.cfg = cfg;
@@ -42,6 +45,7 @@ export class RequestState implements Tracker {
     this.signer = signer;
     this.end = res.end as unknown as EndFn;
     this.write = res.write as unknown as WriteFn;
+    this.writeHead = res.writeHead as unknown as (this: ServerResponse, ...args: unknown[]) => ServerResponse;
   }
 
   hash(sess: Session): string {
