@@ -40,6 +40,9 @@ export function headlines(rows) {
   for (const v of ['write', 'read']) {
     add(`uWS + hotsession memory as % of raw uWS (${v})`, `uws-memory:${v}`, 'raw-uws', 0.7, true);
     add(`node:http + hotsession memory as % of raw node:http (${v})`, `http-memory:${v}`, 'raw-http', null, true);
+    // What Express itself leaves to any session layer: the ceiling of the drop-in's ratio.
+    add(`express + express-session memory as % of bare Express (${v})`, `express-session-memory:${v}`, 'raw-express', null, true);
+    add(`express + hotsession/express memory as % of bare Express (${v})`, `express-hotsession-memory:${v}`, 'raw-express', null, true);
   }
   for (const v of ['write', 'read']) {
     add(`uWS + hotsession memory vs express + express-session MemoryStore (${v})`, `uws-memory:${v}`, `express-session-memory:${v}`, 18);

@@ -24,6 +24,7 @@ export function scenarios() {
   const list = [
     { name: 'raw-http', label: 'node:http hello (no sessions)', server: 'raw-http.mjs', store: null, variants: ['hello'], baseline: null, stack: 'raw' },
     { name: 'raw-uws', label: 'uWS hello (no sessions)', server: 'raw-uws.mjs', store: null, variants: ['hello'], baseline: null, stack: 'raw' },
+    { name: 'raw-express', label: 'Express hello (no sessions)', server: 'raw-express.mjs', store: null, variants: ['hello'], baseline: null, stack: 'raw' },
   ];
   for (const store of ['memory', 'redis', 'memcached', 'mongo']) {
     list.push({ name: `express-session-${store}`, label: `express + express-session (${storeLabel(store)})`, server: 'express-session.mjs', store, variants: ['read', 'write'], baseline: null, stack: 'express-session' });
