@@ -3,12 +3,12 @@
 // its SQLite files in a temp dir, to kill and start again in fault tests.
 import { spawn } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MongoClient } from 'mongodb';
 import { REQUIRED } from './backends.mjs';
+import { freePort } from './procs.mjs';
 
 /** The binary scripts/services.sh builds (override with FERRETDB_BIN, as that script does). */
 export const FERRET_BIN = process.env.FERRETDB_BIN ?? path.join(os.homedir(), '.cache', 'hotsession', 'ferretdb-v1.24.2');
@@ -28,14 +28,7 @@ export function ferretBinary() {
   }
 }
 
-/** A loopback port nobody listens on right now. */
-export async function freePort() {
-  const srv = net.createServer();
-  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address();
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
+export { freePort } from './procs.mjs';
 
 async function ping(url) {
   const c = new MongoClient(url, { serverSelectionTimeoutMS: 300, connectTimeoutMS: 300 });

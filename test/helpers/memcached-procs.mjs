@@ -3,8 +3,8 @@
 // on a free loopback port, UDP off, and is killed by its handle.
 import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { REQUIRED } from './backends.mjs';
+import { freePort, waitFor } from './procs.mjs';
 
 /**
  * `{ reason }` (pass as a suite's skip) when the memcached binary is missing
@@ -17,14 +17,7 @@ export function memcachedBinary() {
   return { reason };
 }
 
-/** A loopback port nobody listens on right now. */
-export async function freePort() {
-  const srv = net.createServer();
-  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address();
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
+export { freePort } from './procs.mjs';
 
 /** Sends one text-protocol command and resolves with the reply up to its END (or first line). */
 export function textCommand(port, line, { timeout = 1000, until = /\r\n$/ } = {}) {
@@ -50,20 +43,6 @@ export async function stats(port) {
   const result = {};
   for (const m of out.matchAll(/^STAT (\S+) (.*)\r$/gm)) result[m[1]] = m[2];
   return result;
-}
-
-async function waitFor(what, check, ms = 10_000) {
-  const until = Date.now() + ms;
-  let last;
-  while (Date.now() < until) {
-    try {
-      if (await check()) return;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(50);
-  }
-  throw new Error(`${what} not ready after ${ms} ms${last ? `: ${last.message}` : ''}`);
 }
 
 /**

@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { REQUIRED } from './backends.mjs';
+import { freePort, waitFor } from './procs.mjs';
 
 function has(bin) {
   return spawnSync(bin, ['--version'], { stdio: 'ignore' }).status === 0;
@@ -26,14 +26,7 @@ export function redisBinaries(...bins) {
   return { reason };
 }
 
-/** A loopback port nobody listens on right now. */
-export async function freePort() {
-  const srv = net.createServer();
-  await new Promise((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address();
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
+export { freePort } from './procs.mjs';
 
 /** Sends one inline command and resolves with the raw reply text. */
 export function rawCommand(port, line, timeout = 1000) {
@@ -53,20 +46,6 @@ export function rawCommand(port, line, timeout = 1000) {
     });
     s.on('error', reject);
   });
-}
-
-async function waitFor(what, check, ms = 10_000) {
-  const until = Date.now() + ms;
-  let last;
-  while (Date.now() < until) {
-    try {
-      if (await check()) return;
-    } catch (err) {
-      last = err;
-    }
-    await sleep(50);
-  }
-  throw new Error(`${what} not ready after ${ms} ms${last ? `: ${last.message}` : ''}`);
 }
 
 /**
