@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import os from 'node:os';
+import { codecStep, connectStep } from './lib/store-steps.mjs';
 
 const require = createRequire(import.meta.url);
 const { MemcachedStore } = require('../dist/stores/memcached.js');
@@ -69,25 +70,6 @@ async function measure(conc, ids, step, time = TIME) {
   return { rate, errors };
 }
 
-function hotStep(store) {
-  return async (id) => {
-    const frame = codec.unframe(await store.get(id));
-    const d = decodeData(frame.body);
-    d.views++;
-    await store.set(id, codec.frame(encodeData(d), 0, frame.createdAt), TTL);
-  };
-}
-
-function connectStep(store) {
-  const get = (id) => new Promise((res, rej) => store.get(id, (e, s) => (e ? rej(e) : res(s))));
-  const set = (id, s) => new Promise((res, rej) => store.set(id, s, (e) => (e ? rej(e) : res())));
-  return async (id) => {
-    const s = await get(id);
-    s.views++;
-    await set(id, s);
-  };
-}
-
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
 const ratio = (a, b) => (a > 0 && b > 0 ? `${(a / b).toFixed(2)}x` : 'n/a');
 
@@ -114,21 +96,21 @@ async function main() {
     await Promise.all(slice.flatMap((id) => [on.set(id, rec, TTL), off.set(id, rec, TTL)]));
     await Promise.all(cmIds.slice(i, i + 500).map((id) => new Promise((res, rej) => cm.set(id, expressSession(), (e) => (e ? rej(e) : res())))));
   }
-  await hotStep(on)(hotIds[0]);
+  await codecStep(on, TTL)(hotIds[0]);
   assert.equal(decodeData(codec.unframe(await on.get(hotIds[0])).body).views, 1);
-  await hotStep(off)(hotIds[1]);
+  await codecStep(off, TTL)(hotIds[1]);
   assert.equal(decodeData(codec.unframe(await off.get(hotIds[1])).body).views, 1);
   await connectStep(cm)(cmIds[0]);
   assert.equal((await new Promise((res) => cm.get(cmIds[0], (_, s) => res(s)))).views, 1);
 
   // Warm every path (JIT, sockets) first, so the first cell measured is not the coldest.
   const WARM = Number(process.env.BENCH_WARM_MS ?? 500);
-  for (const [list, step] of [[hotIds, hotStep(on)], [hotIds, hotStep(off)], [cmIds, connectStep(cm)]]) await measure(Math.min(10, maxConc), list, step, WARM);
+  for (const [list, step] of [[hotIds, codecStep(on, TTL)], [hotIds, codecStep(off, TTL)], [cmIds, connectStep(cm)]]) await measure(Math.min(10, maxConc), list, step, WARM);
 
   const rows = [];
   for (const conc of CONC) {
-    const a = await measure(conc, hotIds, hotStep(on));
-    const b = await measure(conc, hotIds, hotStep(off));
+    const a = await measure(conc, hotIds, codecStep(on, TTL));
+    const b = await measure(conc, hotIds, codecStep(off, TTL));
     const c = await measure(conc, cmIds, connectStep(cm));
     rows.push({ conc, a, b, c });
     console.error(`c=${conc}: batch ${fmt(a.rate)}/s, no batch ${fmt(b.rate)}/s, connect-memcached ${fmt(c.rate)}/s`);

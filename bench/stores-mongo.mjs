@@ -27,6 +27,7 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import { startFerret, ferretBinary } from '../test/helpers/ferret-procs.mjs';
+import { codecStep, connectStep, storeStep } from './lib/store-steps.mjs';
 
 const require = createRequire(import.meta.url);
 const { MongoStore } = require('../dist/stores/mongo.js');
@@ -101,35 +102,6 @@ async function measure(conc, list, step, label) {
   return { rate, errors, stuck };
 }
 
-function storeStep(store, rec) {
-  return async (id) => {
-    const got = await store.get(id);
-    if (got === null) throw new Error('lost a record');
-    await store.set(id, rec, TTL);
-  };
-}
-
-function codecStep(store) {
-  return async (id) => {
-    const rec = await store.get(id);
-    const frame = codec.unframe(rec);
-    const d = decodeData(frame.body);
-    d.views++;
-    await store.set(id, codec.frame(encodeData(d), 0, frame.createdAt), TTL);
-  };
-}
-
-function connectStep(store) {
-  const get = (id) => new Promise((res, rej) => store.get(id, (e, s) => (e ? rej(e) : res(s))));
-  const set = (id, s) => new Promise((res, rej) => store.set(id, s, (e) => (e ? rej(e) : res())));
-  return async (id) => {
-    const s = await get(id);
-    if (s === null || s === undefined) throw new Error('lost a session');
-    s.views++;
-    await set(id, s);
-  };
-}
-
 const fmt = (r) => (r === null || r === undefined ? 'n/a' : r.stuck ? 'stalled' : Math.round(r.rate).toLocaleString('en-US'));
 const x = (a, b) => (a && b && !a.stuck && !b.stuck && b.rate ? `${(a.rate / b.rate).toFixed(2)}x` : 'n/a');
 
@@ -166,9 +138,9 @@ async function cell(url, kind, conc) {
     } else {
       const store = new MongoStore({ client, dbName, timeout: STEP_TIMEOUT, maxPending: 100_000, autoRemove: 'disabled', batch: kind !== 'no batch' });
       await seed(list, (id) => store.set(id, rec, TTL));
-      await codecStep(store)(list[0]);
+      await codecStep(store, TTL)(list[0]);
       assert.equal(decodeData(codec.unframe(await store.get(list[0])).body).views, 1);
-      const step = kind === 'batch + codec' ? codecStep(store) : storeStep(store, rec);
+      const step = kind === 'batch + codec' ? codecStep(store, TTL) : storeStep(store, rec, TTL);
       result = await measure(conc, list, step, `c=${conc} ${kind}`);
       await store.close().catch(() => {});
     }

@@ -18,6 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import os from 'node:os';
+import { codecStep, connectStep, storeStep } from './lib/store-steps.mjs';
 
 const require = createRequire(import.meta.url);
 const { RedisStore } = require('../dist/stores/redis.js');
@@ -96,34 +97,6 @@ async function measure(conc, list, step) {
   return { rate: counted / elapsed, errors, cpuUs: counted ? (cpu.user + cpu.system) / counted : 0, redisUs };
 }
 
-function storeStep(store, rec) {
-  return async (id) => {
-    const got = await store.get(id);
-    if (got === null) throw new Error('lost a record');
-    await store.set(id, rec, TTL);
-  };
-}
-
-function codecStep(store) {
-  return async (id) => {
-    const rec = await store.get(id);
-    const frame = codec.unframe(rec);
-    const d = decodeData(frame.body);
-    d.views++;
-    await store.set(id, codec.frame(encodeData(d), 0, frame.createdAt), TTL);
-  };
-}
-
-function connectStep(store) {
-  const get = (id) => new Promise((res, rej) => store.get(id, (e, s) => (e ? rej(e) : res(s))));
-  const set = (id, s) => new Promise((res, rej) => store.set(id, s, (e) => (e ? rej(e) : res())));
-  return async (id) => {
-    const s = await get(id);
-    s.views++;
-    await set(id, s);
-  };
-}
-
 function ceiling() {
   const u = new URL(REDIS_URL);
   const r = spawnSync('redis-benchmark', ['-h', u.hostname, '-p', u.port || '6379', '-P', '16', '-t', 'get', '-q', '-n', '300000'], { encoding: 'utf8', timeout: 60_000 });
@@ -158,7 +131,7 @@ async function main() {
   console.error(`hotsession record: ${rec.length} bytes; connect-redis record: ${JSON.stringify(expressSession()).length} bytes`);
   await Promise.all(hotIds.flatMap((id) => [hotOn.set(id, rec, TTL), hotOff.set(id, rec, TTL)]));
   await Promise.all(crIds.map((id) => new Promise((res, rej) => cr.set(id, expressSession(), (e) => (e ? rej(e) : res())))));
-  await codecStep(hotOn)(hotIds[0]);
+  await codecStep(hotOn, TTL)(hotIds[0]);
   assert.equal(decodeData(codec.unframe(await hotOn.get(hotIds[0])).body).views, 1);
   await connectStep(cr)(crIds[0]);
   assert.equal((await new Promise((res) => cr.get(crIds[0], (_, s) => res(s)))).views, 1);
@@ -166,10 +139,10 @@ async function main() {
   const rows = [];
   for (const conc of CONC) {
     const cells = {
-      on: () => measure(conc, hotIds, storeStep(hotOn, rec)),
-      codecOn: () => measure(conc, hotIds, codecStep(hotOn)),
-      cmd: () => measure(conc, hotIds, storeStep(hotCmd, rec)),
-      off: () => measure(conc, hotIds, storeStep(hotOff, rec)),
+      on: () => measure(conc, hotIds, storeStep(hotOn, rec, TTL)),
+      codecOn: () => measure(conc, hotIds, codecStep(hotOn, TTL)),
+      cmd: () => measure(conc, hotIds, storeStep(hotCmd, rec, TTL)),
+      off: () => measure(conc, hotIds, storeStep(hotOff, rec, TTL)),
       c: () => measure(conc, crIds, connectStep(cr)),
     };
     const best = {};
