@@ -4,6 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { REQUIRED } from './backends.mjs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { freePort, waitFor } from './procs.mjs';
 
 /**
@@ -79,9 +80,15 @@ export async function startMemcached({ port, args = [] } = {}) {
       c.kill(signal);
       await c.exited;
     },
-    /** Freezes the process: connections stay open, nothing answers (a hung server). */
-    pause() {
-      if (alive()) child.kill('SIGSTOP');
+    /**
+     * Freezes the process: connections stay open, nothing answers (a hung
+     * server). Resolves once every thread is stopped: kill() returns before a
+     * worker running on the other core has stopped, and it could still answer.
+     */
+    async pause() {
+      if (!alive()) return;
+      child.kill('SIGSTOP');
+      await waitFor(`memcached :${port} stopped`, () => stoppedThreads(child.pid), 5_000);
     },
     resume() {
       if (alive()) child.kill('SIGCONT');
@@ -96,4 +103,13 @@ export async function startMemcached({ port, args = [] } = {}) {
     },
   };
   return handle;
+}
+
+/** True when every thread of `pid` is in the stopped state ('T' in /proc/<pid>/task/<tid>/stat). */
+function stoppedThreads(pid) {
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'T') return false;
+  }
+  return true;
 }

@@ -66,7 +66,7 @@ describe('MemcachedStore faults on a real memcached', { skip: skip?.reason ?? fa
   test('frozen (connection open, no answers): requests fail with a timeout, then recover when it resumes', async () => {
     const jar = new Jar();
     await request(srv.url, '/set?user=dee', jar);
-    mc.pause();
+    await mc.pause();
     try {
       const { value: results, ms } = await timed(() => Promise.all([
         request(srv.url, '/get?k=user', jar),
@@ -105,7 +105,7 @@ describe('MemcachedStore faults on a real memcached', { skip: skip?.reason ?? fa
   });
 
   test('bounded queue: past maxPending, writes fail at once with QUEUE_FULL', async () => {
-    mc.pause();
+    await mc.pause();
     try {
       const rec = new Uint8Array([0x68, 1, 0, 0]);
       const results = await Promise.allSettled(Array.from({ length: 80 }, (_, i) => store.set(`queue-id-${i}-xxxxxxxxxxxxxxxx`, rec, 60_000)));
