@@ -1,28 +1,34 @@
 import type { ServerResponse } from 'node:http';
 
 export type Chunk = string | Buffer | Uint8Array | null | undefined;
-/** The response's own `end` and `write`, saved before the middleware replaced `end`. */
+/** The response's own `end`, saved before the middleware replaced it. */
 export type EndFn = (this: ServerResponse, ...args: unknown[]) => ServerResponse;
-export type WriteFn = (this: ServerResponse, ...args: unknown[]) => boolean;
 
 /**
  * Ends a response around an asynchronous store call. `start` runs right
- * after the call: it sends the headers and the body (holding back its last
- * byte when a Content-Length is set, so the response cannot complete before
- * the store answered). `finish` runs when the store answered. If the store
- * answered synchronously, `finish` ran first and ended everything in one call.
+ * after the call: it fixes the headers (the Set-Cookie decision is made
+ * then, as express-session makes it) and holds the last chunk back. `finish`
+ * runs when the store answered and ends the response with that chunk, so the
+ * response cannot complete before the store answered.
+ *
+ * express-session instead writes the chunk at once, all but its last byte
+ * when a Content-Length is set, and sends the rest at the end: two socket
+ * writes per response. Holding the chunk makes it one (headers and body in
+ * a single write), the costliest step left on a response's path; a client
+ * sees the same response, only in one piece. If the store answered
+ * synchronously, `finish` ran first and ended everything in one call.
  */
 export class Finisher {
-  readonly #st: { readonly end: EndFn; readonly write: WriteFn };
+  readonly #end: EndFn;
   readonly #res: ServerResponse;
-  #chunk: Chunk;
-  #encoding: unknown;
+  readonly #chunk: Chunk;
+  readonly #encoding: unknown;
   readonly #callback: unknown;
   #sync = true;
   #ret: unknown = undefined;
 
-  constructor(st: { readonly end: EndFn; readonly write: WriteFn }, res: ServerResponse, chunk: Chunk, encoding: unknown, callback: unknown) {
-    this.#st = st;
+  constructor(end: EndFn, res: ServerResponse, chunk: Chunk, encoding: unknown, callback: unknown) {
+    this.#end = end;
     this.#res = res;
     this.#chunk = chunk;
     this.#encoding = encoding;
@@ -30,34 +36,19 @@ export class Finisher {
   }
 
   finish(): void {
-    const end = this.#st.end;
+    const ret = this.#end.call(this.#res, this.#chunk, this.#encoding, this.#callback);
     if (this.#sync) {
-      this.#ret = end.call(this.#res, this.#chunk, this.#encoding, this.#callback);
+      this.#ret = ret;
       this.#sync = false;
-      return;
     }
-    end.call(this.#res, this.#callback);
   }
 
+  /** Returns what the patched `end` returns: `end`'s own value when the store answered synchronously, else true. */
   start(): unknown {
     if (!this.#sync) return this.#ret;
+    this.#sync = false;
     const res = this.#res as ServerResponse & { _header?: unknown; _implicitHeader(): void };
     if (!res._header) res._implicitHeader();
-    let chunk = this.#chunk;
-    if (chunk == null) return (this.#ret = true);
-    const write = this.#st.write;
-    const length = Number(res.getHeader('Content-Length'));
-    if (!isNaN(length) && length > 0) {
-      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string, this.#encoding as BufferEncoding);
-      this.#encoding = undefined;
-      if (buf.length !== 0) {
-        this.#chunk = buf.subarray(buf.length - 1);
-        return (this.#ret = write.call(res, buf.subarray(0, buf.length - 1)));
-      }
-      chunk = buf;
-    }
-    this.#ret = write.call(res, chunk, this.#encoding);
-    this.#sync = false;
-    return this.#ret;
+    return true;
   }
 }

@@ -3,7 +3,7 @@ import type { Signer } from '../../codec/types';
 import { serializeSetCookie } from './cookie';
 import { fingerprint } from './json';
 import type { Config, Next } from './config';
-import { Finisher, type Chunk, type EndFn, type WriteFn } from './finisher';
+import { Finisher, type Chunk, type EndFn } from './finisher';
 import { createSession, type Session, type SessionRequest, type Tracker } from './session';
 import { kJson, kTrack } from './symbols';
 
@@ -34,7 +34,6 @@ export class RequestState implements Tracker {
   /** `writeHead` already ran once (the cookie decision is made then, once). */
   headersFired = false;
   readonly end: EndFn;
-  readonly write: WriteFn;
   readonly writeHead: (this: ServerResponse, ...args: unknown[]) => ServerResponse;
 
   constructor(cfg: Config, req: SessionRequest, res: ServerResponse, next: Next, signer: Signer) {
@@ -44,7 +43,6 @@ export class RequestState implements Tracker {
     this.next = next;
     this.signer = signer;
     this.end = res.end as unknown as EndFn;
-    this.write = res.write as unknown as WriteFn;
     this.writeHead = res.writeHead as unknown as (this: ServerResponse, ...args: unknown[]) => ServerResponse;
   }
 
@@ -149,8 +147,7 @@ export class RequestState implements Tracker {
 
   /**
    * The patched `res.end`: destroys, saves or touches the session first and
-   * ends the response when the store answered. Whatever the store does, the
-   * headers and all but (at most) the last byte of the body go out at once.
+   * ends the response when the store answered (see {@link Finisher}).
    */
   onEnd(res: ServerResponse, chunk: unknown, encoding: unknown, callback: unknown): unknown {
     if (this.ended) return false;
@@ -166,7 +163,7 @@ export class RequestState implements Tracker {
     const req = this.req;
     const cfg = this.cfg;
     if (this.shouldDestroy()) {
-      const f = new Finisher(this, res, chunk as Chunk, encoding, callback);
+      const f = new Finisher(end, res, chunk as Chunk, encoding, callback);
       cfg.store.destroy(req.sessionID as string, (err?: unknown) => {
         if (err) setImmediate(this.next, err);
         f.finish();
@@ -184,7 +181,7 @@ export class RequestState implements Tracker {
     this.memoHash = fingerprint(sess);
     try {
       if (this.shouldSave()) {
-        const f = new Finisher(this, res, chunk as Chunk, encoding, callback);
+        const f = new Finisher(end, res, chunk as Chunk, encoding, callback);
         sess[kJson] = this.memoHash;
         try {
           sess.save((err?: unknown) => {
@@ -197,7 +194,7 @@ export class RequestState implements Tracker {
         return f.start();
       }
       if (cfg.storeTouches && this.shouldTouch()) {
-        const f = new Finisher(this, res, chunk as Chunk, encoding, callback);
+        const f = new Finisher(end, res, chunk as Chunk, encoding, callback);
         cfg.store.touch!(req.sessionID as string, sess, (err?: unknown) => {
           if (err) setImmediate(this.next, err);
           f.finish();
