@@ -105,6 +105,19 @@ function ceiling() {
   return m ? Number(m[1]) : null;
 }
 
+/**
+ * The most sessions/s a cell's CPU cost allows on `cores` cores (this
+ * process plus redis-server per session), as a multiple of connect-redis's
+ * measured rate, and the CPU per session `target` times that rate needs.
+ */
+function cpuBound(m, baseRate, cores, target) {
+  if (m.redisUs === null || !(baseRate > 0)) return 'n/a (redis-server CPU not readable)';
+  const total = m.cpuUs + m.redisUs;
+  const bound = (cores * 1e6) / total;
+  const need = (cores * 1e6) / (target * baseRate);
+  return `batch costs ${m.cpuUs.toFixed(1)} + ${m.redisUs.toFixed(1)} = ${total.toFixed(1)} µs per session, so at most ${fmt(bound)}/s = ${x(bound, baseRate)} connect-redis's measured rate (measured: ${x(m.rate, baseRate)}); ${target}x needs at most ${need.toFixed(1)} µs per session in total`;
+}
+
 const fmt = (n) => (n === null || n === undefined ? 'n/a' : Math.round(n).toLocaleString('en-US'));
 const x = (a, b) => (a && b ? `${(a / b).toFixed(2)}x` : 'n/a');
 
@@ -175,6 +188,8 @@ async function main() {
     console.log(`| ${r.conc} | ${cell(r.on)} | ${cell(r.codecOn)} | ${cell(r.cmd)} | ${cell(r.off)} | ${cell(r.c)} | ${x(r.on.rate, r.c.rate)} | ${x(r.codecOn.rate, r.c.rate)} | ${x(r.cmd.rate, r.c.rate)} | ${x(r.on.rate, r.off.rate)} | ${pct}${errs ? ` (${errs} errors)` : ''} |`);
   }
   console.log(`\nCeiling: redis-benchmark -P 16 -t get -q: ${ceil === null ? 'n/a (redis-benchmark not found)' : `${fmt(ceil)} GET/s`}`);
+  console.log(`\nCPU bound (this process and redis-server share ${os.cpus().length} cores; the rate cannot exceed cores / CPU per session, even if neither ever waited for the other):`);
+  for (const r of rows) console.log(`- c=${r.conc}: ${cpuBound(r.on, r.c.rate, os.cpus().length, 3)}`);
 
   // Leave nothing behind.
   const keys = [...hotIds.map((id) => `bench:${run}:on:${id}`), ...hotIds.map((id) => `bench:${run}:off:${id}`), ...crIds.map((id) => `bench:${run}:cr:${id}`)];

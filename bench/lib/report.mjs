@@ -51,7 +51,35 @@ export function headlines(rows) {
     add(`express + hotsession/express vs express + express-session, memory (${v})`, `express-hotsession-memory:${v}`, `express-session-memory:${v}`, 1.8);
     add(`express + hotsession/express vs express + express-session, Redis (${v})`, `express-hotsession-redis:${v}`, `express-session-redis:${v}`, 1.8);
   }
+  for (const v of ['write', 'read']) {
+    for (const store of ['memory', 'redis']) {
+      const line = sessionLayerBudget(get('raw-express'), get(`express-session-${store}:${v}`), get(`express-hotsession-${store}:${v}`), 1.8);
+      if (line !== null) out.push({ text: `Express session layer budget, ${store} (${v})`, value: null, target: null, met: null, line: `Express session layer, ${store} (${v}): ${line}` });
+    }
+  }
   return out;
+}
+
+/** Server CPU µs per request of a row (the server's CPU time over the requests it answered). */
+function cpuPerRequest(r) {
+  return r !== undefined && r.rps > 0 && r.serverCpuShare > 0 ? (r.serverCpuShare * 1e6) / r.rps : null;
+}
+
+/**
+ * What a session layer costs on top of bare Express, in server CPU µs per
+ * request, for express-session and hotsession/express; and the most a layer
+ * may cost for hotsession/express to reach `target` times express-session's
+ * rate (the server is CPU-bound in these rows, so rate ~ 1 / CPU per
+ * request). Also the ratio a layer costing nothing would reach: Express's
+ * own cost bounds the drop-in's ratio, whatever the session layer does.
+ */
+function sessionLayerBudget(raw, es, hs, target) {
+  const [base, esCpu, hsCpu] = [raw, es, hs].map(cpuPerRequest);
+  if (base === null || esCpu === null || hsCpu === null) return null;
+  const us = (n) => `${Math.round(n)} µs`;
+  const budget = esCpu / target - base;
+  return `server CPU per request over bare Express's ${us(base)}: express-session ${us(esCpu - base)}, hotsession/express ${us(hsCpu - base)}; ` +
+    `${target}x needs at most ${budget > 0 ? us(budget) : 'less than nothing'}; a layer costing nothing would reach ${(esCpu / base).toFixed(2)}x`;
 }
 
 // autocannon's histogram has 1 ms resolution: 0 means "under a millisecond".
