@@ -3,7 +3,6 @@ import type { Signer } from '../../codec/types';
 import { Config, type Next, type SessionOptions } from './config';
 import { RequestState } from './request-state';
 import type { SessionRequest } from './session';
-import { kState } from './symbols';
 
 /** Connect/Express middleware. */
 export type SessionMiddleware = (req: IncomingMessage, res: ServerResponse, next: Next) => void;
@@ -41,33 +40,27 @@ export function session(options?: SessionOptions): SessionMiddleware {
   };
 }
 
-// One shared pair of replacement methods for every response (no closures per
-// request): the request's state rides on the response under a symbol.
-type HookedResponse = ServerResponse & { [kState]?: RequestState };
-
+// Two closures per request rather than one shared pair reading the state
+// from a property: under Express every response has a map of its own (its
+// prototype is swapped per request), so each property added to it copies
+// the whole map, which costs more than the two closures.
 function hookResponse(st: RequestState, res: ServerResponse): void {
-  (res as HookedResponse)[kState] = st;
-  res.writeHead = hookedWriteHead as ServerResponse['writeHead'];
-  res.end = hookedEnd as ServerResponse['end'];
-}
-
-function hookedWriteHead(this: HookedResponse, ...args: unknown[]): ServerResponse {
-  const st = this[kState]!;
-  const passed = applyHeadArgs(this, args);
-  if (!st.headersFired) {
-    st.headersFired = true;
-    st.onHeaders();
-    // A listener may have changed the status.
-    if (typeof passed[0] === 'number' && this.statusCode !== passed[0]) {
-      passed[0] = this.statusCode;
-      passed.length = 1;
+  res.writeHead = function writeHead(this: ServerResponse, ...args: unknown[]): ServerResponse {
+    const passed = applyHeadArgs(this, args);
+    if (!st.headersFired) {
+      st.headersFired = true;
+      st.onHeaders();
+      // A listener may have changed the status.
+      if (typeof passed[0] === 'number' && this.statusCode !== passed[0]) {
+        passed[0] = this.statusCode;
+        passed.length = 1;
+      }
     }
-  }
-  return st.writeHead.apply(this, passed);
-}
-
-function hookedEnd(this: HookedResponse, chunk?: unknown, encoding?: unknown, callback?: unknown): unknown {
-  return this[kState]!.onEnd(this, chunk, encoding, callback);
+    return st.writeHead.apply(this, passed);
+  } as ServerResponse['writeHead'];
+  res.end = function end(this: ServerResponse, chunk?: unknown, encoding?: unknown, callback?: unknown): unknown {
+    return st.onEnd(this, chunk, encoding, callback);
+  } as ServerResponse['end'];
 }
 
 /**

@@ -68,7 +68,7 @@ export class RequestState implements Tracker {
   inflate(sess: Record<string, any>): void {
     const req = this.req;
     const session = createSession(req, sess);
-    this.originalId = req.sessionID;
+    this.originalId = session.id;
     // The stored object, not the session: a stored key that a method shadows counts as a change.
     this.originalHash = fingerprint(sess);
     if (!this.cfg.resave) this.savedHash = this.originalHash;
@@ -95,40 +95,42 @@ export class RequestState implements Tracker {
     return this.originalId === sess.id && this.savedHash === this.hash(sess);
   }
 
-  shouldDestroy(): boolean {
-    const req = this.req;
-    return Boolean(req.sessionID) && this.cfg.unsetDestroy && req.session == null;
+  // The decisions below take `req.sessionID` and `req.session` as read once
+  // by their caller: under Express every read of a request property misses
+  // V8's inline caches (the request's prototype is swapped per request).
+
+  shouldDestroy(sid: unknown, sess: Session | null | undefined): boolean {
+    return this.cfg.unsetDestroy && Boolean(sid) && sess == null;
   }
 
-  shouldSave(): boolean {
-    const req = this.req;
+  shouldSave(sid: unknown, sess: Session): boolean {
     // No cookie can carry a non-string id.
-    if (typeof req.sessionID !== 'string') return false;
-    return !this.cfg.saveUninitialized && this.savedHash === undefined && this.cookieId !== req.sessionID
-      ? this.isModified(req.session!)
-      : !this.isSaved(req.session!);
+    if (typeof sid !== 'string') return false;
+    return !this.cfg.saveUninitialized && this.savedHash === undefined && this.cookieId !== sid
+      ? this.isModified(sess)
+      : !this.isSaved(sess);
   }
 
-  shouldTouch(): boolean {
-    const req = this.req;
-    if (typeof req.sessionID !== 'string') return false;
-    return this.cookieId === req.sessionID && !this.shouldSave();
+  shouldTouch(sid: unknown, sess: Session): boolean {
+    if (typeof sid !== 'string') return false;
+    return this.cookieId === sid && !this.shouldSave(sid, sess);
   }
 
-  shouldSetCookie(): boolean {
-    const req = this.req;
-    if (typeof req.sessionID !== 'string') return false;
+  shouldSetCookie(sid: unknown, sess: Session): boolean {
+    if (typeof sid !== 'string') return false;
     const cfg = this.cfg;
-    return this.cookieId !== req.sessionID
-      ? cfg.saveUninitialized || this.isModified(req.session!)
-      : cfg.rolling || (req.session!.cookie.expires != null && this.isModified(req.session!));
+    return this.cookieId !== sid
+      ? cfg.saveUninitialized || this.isModified(sess)
+      : cfg.rolling || (sess.cookie.expires != null && this.isModified(sess));
   }
 
   /** Just before the headers go out: set the cookie if the session calls for one. */
   onHeaders(): void {
     const req = this.req;
     const sess = req.session;
-    if (!sess || !this.shouldSetCookie()) return;
+    if (!sess) return;
+    const sid = req.sessionID;
+    if (!this.shouldSetCookie(sid, sess)) return;
     // A secure cookie is only sent over https.
     if (sess.cookie.secure && !this.cfg.isSecure(req)) return;
     if (!this.touched) {
@@ -136,7 +138,7 @@ export class RequestState implements Tracker {
       this.touched = true;
     }
     try {
-      const value = serializeSetCookie(this.cfg.name, 's:' + this.signer.sign(req.sessionID as string), sess.cookie.data);
+      const value = serializeSetCookie(this.cfg.name, 's:' + this.signer.sign(sid as string), sess.cookie.data);
       const res = this.res;
       const prev = res.getHeader('Set-Cookie');
       res.setHeader('Set-Cookie', prev === undefined ? [value] : Array.isArray(prev) ? [...prev, value] : [String(prev), value]);
@@ -162,15 +164,16 @@ export class RequestState implements Tracker {
     const end = this.end;
     const req = this.req;
     const cfg = this.cfg;
-    if (this.shouldDestroy()) {
+    const sid = req.sessionID;
+    const sess = req.session;
+    if (this.shouldDestroy(sid, sess)) {
       const f = new Finisher(end, res, chunk as Chunk, encoding, callback);
-      cfg.store.destroy(req.sessionID as string, (err?: unknown) => {
+      cfg.store.destroy(sid as string, (err?: unknown) => {
         if (err) setImmediate(this.next, err);
         f.finish();
       });
       return f.start();
     }
-    const sess = req.session;
     if (!sess) return end.call(res, chunk, encoding, callback);
     if (!this.touched) {
       sess.touch();
@@ -180,7 +183,7 @@ export class RequestState implements Tracker {
     this.memoSession = sess;
     this.memoHash = fingerprint(sess);
     try {
-      if (this.shouldSave()) {
+      if (this.shouldSave(sid, sess)) {
         const f = new Finisher(end, res, chunk as Chunk, encoding, callback);
         sess[kJson] = this.memoHash;
         try {
@@ -193,9 +196,9 @@ export class RequestState implements Tracker {
         }
         return f.start();
       }
-      if (cfg.storeTouches && this.shouldTouch()) {
+      if (cfg.storeTouches && this.shouldTouch(sid, sess)) {
         const f = new Finisher(end, res, chunk as Chunk, encoding, callback);
-        cfg.store.touch!(req.sessionID as string, sess, (err?: unknown) => {
+        cfg.store.touch!(sid as string, sess, (err?: unknown) => {
           if (err) setImmediate(this.next, err);
           f.finish();
         });

@@ -18,5 +18,3 @@ export const kTrack = Symbol('hotsession.express.track');
 export const kJson = Symbol('hotsession.express.json');
 /** Session / decoded record -> creation time (ms) of the stored record. */
 export const kCreated = Symbol('hotsession.express.created');
-/** Response -> the middleware's per-request state. */
-export const kState = Symbol('hotsession.express.state');
