@@ -1,7 +1,8 @@
 // The benches other files own (bench/micro.mjs, bench/cookie-store.mjs,
-// bench/stores-*.mjs), run as child processes and never edited here. A
-// bench whose source mentions `--json` is run with it and its JSON becomes
-// table rows; any other bench's stdout goes into the report verbatim.
+// bench/express-layer.mjs, bench/stores-*.mjs), run as child processes and
+// never edited here. A bench whose source mentions `--json` is run with it
+// and its JSON becomes table rows; any other bench's stdout goes into the
+// report verbatim.
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +14,7 @@ const benchDir = fileURLToPath(new URL('../', import.meta.url));
 export function findSubBenches({ micro = true, stores = true } = {}) {
   const out = [];
   if (micro) {
-    for (const f of ['micro.mjs', 'cookie-store.mjs']) {
+    for (const f of ['micro.mjs', 'cookie-store.mjs', 'express-layer.mjs']) {
       if (existsSync(benchDir + f)) out.push({ kind: 'micro', file: `bench/${f}` });
     }
   }
