@@ -5,6 +5,7 @@ import type { SessionOptions } from '../core/options';
 import type { Session, SessionData } from '../core/session';
 import { codes, HotsessionError } from '../errors';
 import type { AnyStore, MaybePromise } from '../stores/types';
+import { prepareShapes } from './shape';
 
 const debug = debuglog('hotsession');
 
@@ -125,6 +126,7 @@ function start(
   managers: SessionManager[], names: readonly string[], list: Session<any>[],
   errorStatus: number, onError: HttpSessionOptions['onError'],
 ): void {
+  prepareShapes(req, res);
   (req as WithSessions)[kSessions] = { names, sessions: list };
   hookResponse(req, res, managers, list, errorStatus, onError);
   if (next !== undefined) next();

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Signer } from '../../codec/types';
 import { Config, type Next, type SessionOptions } from './config';
 import { RequestState } from './request-state';
+import { prepareShapes } from '../shape';
 import type { SessionRequest } from './session';
 
 /** Connect/Express middleware. */
@@ -26,6 +27,7 @@ export function session(options?: SessionOptions): SessionMiddleware {
     const signer = cfg.signerFor(req);
     if (signer === null) return next(new Error('secret option required for sessions'));
 
+    prepareShapes(req, res);
     const st = new RequestState(cfg, req, res, next, signer);
     req.sessionStore = cfg.store;
     const cookieId = (req.sessionID = readSessionId(req, cfg.name, signer));
