@@ -6,12 +6,12 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import v8 from 'node:v8';
 import session from 'hotsession/express';
 import { sessions } from 'hotsession/http';
 import { MemoryStore } from 'hotsession';
+import { closeServers, serve } from '../helpers/serve.mjs';
 
 const require = createRequire(import.meta.url);
 const express5 = require('express');
@@ -20,20 +20,7 @@ const express4 = require('express4');
 v8.setFlagsFromString('--allow-natives-syntax');
 const hasFastProperties = new Function('o', 'return %HasFastProperties(o)');
 
-const servers = [];
-after(() => Promise.all(servers.map((s) => new Promise((r) => s.close(r)))));
-
-async function serve(handler) {
-  const server = http.createServer(handler);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  servers.push(server);
-  const base = `http://127.0.0.1:${server.address().port}`;
-  return async (path, cookie) => {
-    const res = await fetch(base + path, { headers: cookie ? { cookie } : {} });
-    return { status: res.status, body: await res.text(), cookie: res.headers.getSetCookie()[0]?.split(';')[0] };
-  };
-}
+after(closeServers);
 
 /** What a handler sees of req and res, minus values that differ per request. */
 function observe(req, res) {
@@ -112,6 +99,6 @@ test('hotsession/express under Express: sessions still load, change and save', a
   const get = await serve(app);
   const first = await get('/n');
   assert.equal(first.body, '1');
-  assert.equal((await get('/n', first.cookie)).body, '2');
-  assert.equal((await get('/n', first.cookie)).body, '3');
+  assert.equal((await get('/n', { cookie: first.cookie })).body, '2');
+  assert.equal((await get('/n', { cookie: first.cookie })).body, '3');
 });

@@ -3,10 +3,9 @@
 // Express 4 and 5 and plain node:http. Real servers on 127.0.0.1:0, real requests.
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import session, { MemoryStore, Cookie, Session, Store } from 'hotsession/express';
+import { closeServers, serve } from '../helpers/serve.mjs';
 
 const require = createRequire(import.meta.url);
 const express5 = require('express');
@@ -15,22 +14,7 @@ const cookieParser = require('cookie-parser');
 const signature = require('cookie-signature');
 const expressSession = require('express-session');
 
-const servers = [];
-after(() => Promise.all(servers.map((s) => new Promise((r) => s.close(r)))));
-
-/** Serves `handler` (an Express app or a node:http listener); returns a request function. */
-async function serve(handler) {
-  const server = http.createServer(handler);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  servers.push(server);
-  const base = `http://127.0.0.1:${server.address().port}`;
-  return async (path = '/', { cookie, headers = {} } = {}) => {
-    const res = await fetch(base + path, { redirect: 'manual', headers: { ...headers, ...(cookie ? { cookie } : {}) } });
-    const setCookie = res.headers.getSetCookie();
-    return { status: res.status, body: await res.text(), setCookie, cookie: setCookie.find((c) => c.startsWith('connect.sid='))?.split(';')[0] };
-  };
-}
+after(closeServers);
 
 /** A node:http listener running `mw` then `handler(req, res)`. */
 function plain(mw, handler) {
