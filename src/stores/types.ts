@@ -9,12 +9,22 @@
  * then serve the request without a single await. Batching stores return
  * promises that settle when the backend acknowledged the batch carrying the call.
  *
+ * Records are per-key (v2, src/codec/layout.ts): a commit of an existing
+ * session sends a PATCH (keys set, keys deleted, CLEAR, new header) and the
+ * store applies it to the live record atomically, so concurrent requests that
+ * change different keys all keep their changes. Only a brand-new session (a
+ * fresh id nobody else knows) is written whole with `set`.
+ *
  * Rules every store keeps:
- * - `get` never returns a record past the expiry its last `set`/`touch` gave it,
+ * - `get` never returns a record past the expiry its last write gave it,
  *   whatever the backend's own eviction does;
  * - "not found" is `null`, never an error; every other failure rejects;
- * - writes to one id collapse to the last within a batch, but a `destroy`
- *   is never overridden by a `set`/`touch` of the same batch (logout wins);
+ * - `patch` and `forward` act only on a live record: after `destroy` (logout)
+ *   or expiry, a patch from a request that loaded the session earlier writes
+ *   nothing (no resurrection), and a FORWARD marker is never patched;
+ * - writes to one id keep their order (a batcher sends at most one op per id
+ *   at a time, and coalesces queued ones: patches merge, see layout.ts), and a
+ *   `destroy` is never overridden by a write queued with it (logout wins);
  * - `close()` releases connections and timers so the process can exit.
  */
 export type MaybePromise<T> = T | Promise<T>;
@@ -31,12 +41,45 @@ export interface DecodedRecord {
   createdAt: number;
 }
 
+/**
+ * What a store did with a patch:
+ * - `'ok'`: applied;
+ * - `'gone'`: no live record under the id (destroyed, expired, never
+ *   stored): nothing written;
+ * - `'stale'`: the live value is not a v2 RECORD (a v1 frame, a legacy JSON
+ *   record) and the patch has no CLEAR: nothing written; the core resends the
+ *   whole session as a CLEAR patch;
+ * - `{ movedTo }`: the id holds a FORWARD marker (the session was regenerated):
+ *   nothing written; the core sends the patch to `movedTo`.
+ */
+export type PatchOutcome = 'ok' | 'gone' | 'stale' | { readonly movedTo: string };
+
 /** A server-side store: records keyed by session id. */
 export interface SessionStore {
-  /** The framed record, a record decoded by the store, or null when absent or expired. */
+  /**
+   * The record (a v2 RECORD or FORWARD marker, or a v1 frame written before
+   * v2), a record decoded by the store (legacy formats), or null when absent
+   * or expired.
+   */
   get(id: string): MaybePromise<Uint8Array | DecodedRecord | null>;
-  /** Writes a framed record that expires `ttlMs` from now. */
+  /**
+   * Writes a whole record that expires `ttlMs` from now, unconditionally.
+   * The core uses it only for a new session under a fresh id.
+   */
   set(id: string, record: Uint8Array, ttlMs: number): MaybePromise<void>;
+  /**
+   * Applies a PATCH (src/codec/layout.ts) to the live record under `id`,
+   * atomically with respect to every other write to `id` (from any process
+   * sharing the backend); afterwards the record expires `ttlMs` from now.
+   */
+  patch?(id: string, patch: Uint8Array, ttlMs: number): MaybePromise<PatchOutcome>;
+  /**
+   * When `id` holds a live record: atomically replaces it with `marker` (a
+   * FORWARD marker built by the core) expiring `graceMs` from now, and
+   * returns the record it held (as `get` would). Otherwise writes nothing
+   * and returns null.
+   */
+  forward?(id: string, marker: Uint8Array, graceMs: number): MaybePromise<Uint8Array | DecodedRecord | null>;
   /** Extends an existing record's lifetime to `ttlMs` from now without rewriting it. */
   touch(id: string, ttlMs: number): MaybePromise<void>;
   /** Removes a record; removing an absent one is not an error. */

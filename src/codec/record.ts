@@ -1,0 +1,391 @@
+import { createHash } from 'node:crypto';
+import {
+  DELETE, FLAG_CLEAR, FRAME_MAGIC, KIND_FORWARD, KIND_PATCH, KIND_RECORD, MAX_KEY_BYTES, MAX_TIME,
+  NAME_TAG_LABEL, RECORD_HEADER, RECORD_VERSION,
+} from './layout';
+
+/**
+ * The per-key record (v2) in JS: the reference every other implementation
+ * (the native addon, the Redis script, the memory stores) must match byte for
+ * byte. The layout and the apply/merge rules are in layout.ts.
+ */
+
+/** A scanned v2 buffer: its header and where each entry lies. No value is decoded. */
+export interface RecordView {
+  kind: number;
+  flags: number;
+  expiresAt: number;
+  createdAt: number;
+  nameTag: number;
+  count: number;
+  /** 4 per entry: keyStart, keyLen, valueStart, valueLen (DELETE in patches for a deletion). */
+  index: Uint32Array;
+  /** FORWARD only: the id the session moved to. */
+  target: string | null;
+}
+
+/** The 32-bit tag binding records to the session name `name` (see layout.ts). */
+export function nameTag(name: string): number {
+  return createHash('sha256').update(NAME_TAG_LABEL).update(name, 'utf8').digest().readUInt32BE(0);
+}
+
+function u16(b: Uint8Array, at: number): number {
+  return (b[at]! << 8) | b[at + 1]!;
+}
+
+function u32(b: Uint8Array, at: number): number {
+  return b[at]! * 0x1000000 + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
+}
+
+/** u64 big-endian as a number, or -1 past 2^53 - 1. */
+function time(b: Uint8Array, at: number): number {
+  const hi = u32(b, at);
+  return hi > 0x1fffff ? -1 : hi * 0x100000000 + u32(b, at + 4);
+}
+
+function putU32(b: Uint8Array, at: number, v: number): void {
+  b[at] = v >>> 24;
+  b[at + 1] = (v >>> 16) & 0xff;
+  b[at + 2] = (v >>> 8) & 0xff;
+  b[at + 3] = v & 0xff;
+}
+
+function putTime(b: Uint8Array, at: number, t: number): void {
+  putU32(b, at, Math.floor(t / 0x100000000));
+  putU32(b, at + 4, t >>> 0);
+}
+
+function checkTime(t: number, what: string): void {
+  if (!Number.isInteger(t) || t < 0 || t > MAX_TIME) throw new RangeError(`${what} must be an integer ms timestamp in [0, 2^53)`);
+}
+
+function same(b: Uint8Array, at: number, s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (b[at + i] !== s.charCodeAt(i)) return false;
+  return true;
+}
+
+function isForbidden(b: Uint8Array, at: number, len: number): boolean {
+  if (len === 9) return same(b, at, '__proto__') || same(b, at, 'prototype');
+  return len === 11 && same(b, at, 'constructor');
+}
+
+/** Strict UTF-8 (no overlongs, no surrogates, nothing past U+10FFFF), as the native scanner checks it. */
+function isUtf8(b: Uint8Array, at: number, end: number): boolean {
+  let i = at;
+  while (i < end) {
+    const c = b[i]!;
+    if (c < 0x80) { i++; continue; }
+    let n: number;
+    let min: number;
+    let cp: number;
+    if (c >= 0xc2 && c <= 0xdf) { n = 1; min = 0x80; cp = c & 0x1f; }
+    else if (c >= 0xe0 && c <= 0xef) { n = 2; min = 0x800; cp = c & 0x0f; }
+    else if (c >= 0xf0 && c <= 0xf4) { n = 3; min = 0x10000; cp = c & 0x07; }
+    else return false;
+    if (i + n >= end) return false;
+    for (let k = 1; k <= n; k++) {
+      const d = b[i + k]!;
+      if ((d & 0xc0) !== 0x80) return false;
+      cp = (cp << 6) | (d & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+function sameBytes(b: Uint8Array, at: number, c: Uint8Array, cat: number, len: number): boolean {
+  for (let i = 0; i < len; i++) if (b[at + i] !== c[cat + i]) return false;
+  return true;
+}
+
+/** True when two keys of one buffer are equal (pairwise for few keys, a Set of byte strings past that). */
+function hasDuplicate(b: Uint8Array, index: Uint32Array, count: number): boolean {
+  if (count < 2) return false;
+  if (count <= 16) {
+    for (let i = 0; i < count; i++) {
+      const ia = index[4 * i]!;
+      const il = index[4 * i + 1]!;
+      for (let j = i + 1; j < count; j++) {
+        if (index[4 * j + 1] === il && sameBytes(b, ia, b, index[4 * j]!, il)) return true;
+      }
+    }
+    return false;
+  }
+  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  const seen = new Set<string>();
+  for (let i = 0; i < count; i++) {
+    const at = index[4 * i]!;
+    const k = buf.toString('latin1', at, at + index[4 * i + 1]!);
+    if (seen.has(k)) return true;
+    seen.add(k);
+  }
+  return false;
+}
+
+/**
+ * Reads a v2 buffer (record, forward marker or patch) without decoding any
+ * value. Null when it breaks any rule of layout.ts: it is then "no session".
+ */
+export function scanRecord(b: Uint8Array): RecordView | null {
+  const end = b.length;
+  if (end < RECORD_HEADER || b[0] !== FRAME_MAGIC || b[1] !== RECORD_VERSION) return null;
+  const kind = b[2]!;
+  const flags = b[3]!;
+  if (kind === KIND_PATCH ? (flags & ~FLAG_CLEAR) !== 0 : flags !== 0 || kind > KIND_PATCH) return null;
+  const expiresAt = time(b, 4);
+  const createdAt = time(b, 12);
+  if (expiresAt < 0 || createdAt < 0) return null;
+  const tag = u32(b, 20);
+  const count = u32(b, 24);
+  if (kind === KIND_FORWARD) {
+    const len = end - RECORD_HEADER;
+    if (count !== 0 || len < 1 || len > 255) return null;
+    for (let i = RECORD_HEADER; i < end; i++) if (b[i]! < 0x21 || b[i]! > 0x7e) return null;
+    const target = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1', RECORD_HEADER, end);
+    return { kind, flags, expiresAt, createdAt, nameTag: tag, count: 0, index: new Uint32Array(0), target };
+  }
+  // Every entry takes at least 6 bytes: a larger count is a lie.
+  if (count > (end - RECORD_HEADER) / 6) return null;
+  const index = new Uint32Array(4 * count);
+  let pos = RECORD_HEADER;
+  for (let i = 0; i < count; i++) {
+    if (pos + 2 > end) return null;
+    const klen = u16(b, pos);
+    const kat = pos + 2;
+    if (kat + klen + 4 > end || isForbidden(b, kat, klen) || !isUtf8(b, kat, kat + klen)) return null;
+    const vlen = u32(b, kat + klen);
+    const vat = kat + klen + 4;
+    if (vlen === DELETE) {
+      if (kind !== KIND_PATCH) return null;
+      pos = vat;
+    } else {
+      if (vat + vlen > end) return null;
+      pos = vat + vlen;
+    }
+    index[4 * i] = kat;
+    index[4 * i + 1] = klen;
+    index[4 * i + 2] = vat;
+    index[4 * i + 3] = vlen;
+  }
+  if (pos !== end || hasDuplicate(b, index, count)) return null;
+  return { kind, flags, expiresAt, createdAt, nameTag: tag, count, index, target: null };
+}
+
+/** Entry `i` of a scanned buffer whose key equals `key` (UTF-8 bytes at `kb[kat, kat+klen)`), else -1. */
+function findBytes(b: Uint8Array, v: RecordView, kb: Uint8Array, kat: number, klen: number): number {
+  const ix = v.index;
+  for (let i = 0; i < v.count; i++) {
+    if (ix[4 * i + 1] === klen && sameBytes(b, ix[4 * i]!, kb, kat, klen)) return i;
+  }
+  return -1;
+}
+
+/** Index of the entry whose key is `key`, else -1. */
+export function findKey(b: Uint8Array, v: RecordView, key: string): number {
+  const kb = Buffer.from(key, 'utf8');
+  return findBytes(b, v, kb, 0, kb.length);
+}
+
+/** The key of entry `i` as a string. */
+export function keyAt(b: Uint8Array, v: RecordView, i: number): string {
+  const at = v.index[4 * i]!;
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8', at, at + v.index[4 * i + 1]!);
+}
+
+/** Bytes entry `i` occupies (key and value with their length fields). */
+function entrySize(v: RecordView, i: number): number {
+  const vlen = v.index[4 * i + 3]!;
+  return 6 + v.index[4 * i + 1]! + (vlen === DELETE ? 0 : vlen);
+}
+
+function copyEntry(out: Uint8Array, at: number, b: Uint8Array, v: RecordView, i: number): number {
+  const start = v.index[4 * i]! - 2;
+  const n = entrySize(v, i);
+  out.set(b.subarray(start, start + n), at);
+  return at + n;
+}
+
+function writeHeader(out: Uint8Array, kind: number, flags: number, src: Uint8Array, count: number): void {
+  out[0] = FRAME_MAGIC;
+  out[1] = RECORD_VERSION;
+  out[2] = kind;
+  out[3] = flags;
+  // expiresAt, createdAt and nameTag come from the later buffer (the patch).
+  out.set(src.subarray(4, 24), 4);
+  putU32(out, 24, count);
+}
+
+/**
+ * The entries of `a` whose key `b` does not name (in order), then `b`'s
+ * entries: the one rule behind apply and merge (layout.ts). `dropDeletes`
+ * leaves `b`'s DELETE entries out (apply) instead of keeping them (merge).
+ */
+function combine(
+  a: Uint8Array | null, av: RecordView | null, b: Uint8Array, bv: RecordView,
+  kind: number, flags: number, dropDeletes: boolean,
+): Buffer {
+  const bi = bv.index;
+  const kept = av === null ? null : new Uint8Array(av.count);
+  let size = RECORD_HEADER;
+  let count = 0;
+  if (a !== null && av !== null) {
+    const ai = av.index;
+    for (let i = 0; i < av.count; i++) {
+      if (findBytes(b, bv, a, ai[4 * i]!, ai[4 * i + 1]!) === -1) {
+        kept![i] = 1;
+        size += entrySize(av, i);
+        count++;
+      }
+    }
+  }
+  for (let j = 0; j < bv.count; j++) {
+    if (!(dropDeletes && bi[4 * j + 3] === DELETE)) {
+      size += entrySize(bv, j);
+      count++;
+    }
+  }
+  const out = Buffer.allocUnsafe(size);
+  writeHeader(out, kind, flags, b, count);
+  let at = RECORD_HEADER;
+  if (av !== null) for (let i = 0; i < av.count; i++) if (kept![i] === 1) at = copyEntry(out, at, a!, av, i);
+  for (let j = 0; j < bv.count; j++) {
+    if (!(dropDeletes && bi[4 * j + 3] === DELETE)) at = copyEntry(out, at, b, bv, j);
+  }
+  return out;
+}
+
+/**
+ * The record after `patch` (see layout.ts). Null when the patch is malformed,
+ * or has no CLEAR and `record` is not a v2 RECORD (the caller resends the
+ * session whole, as a CLEAR patch).
+ */
+export function applyPatch(record: Uint8Array | null, patch: Uint8Array): Buffer | null {
+  const pv = scanRecord(patch);
+  if (pv === null || pv.kind !== KIND_PATCH) return null;
+  if ((pv.flags & FLAG_CLEAR) !== 0) return combine(null, null, patch, pv, KIND_RECORD, 0, true);
+  const rv = record === null ? null : scanRecord(record);
+  if (rv === null || rv.kind !== KIND_RECORD) return null;
+  return combine(record, rv, patch, pv, KIND_RECORD, 0, true);
+}
+
+/** One patch with the effect of `p1` then `p2` (see layout.ts). Null when either is malformed. */
+export function mergePatches(p1: Uint8Array, p2: Uint8Array): Buffer | null {
+  const v1 = scanRecord(p1);
+  const v2 = scanRecord(p2);
+  if (v1 === null || v2 === null || v1.kind !== KIND_PATCH || v2.kind !== KIND_PATCH) return null;
+  if ((v2.flags & FLAG_CLEAR) !== 0) return Buffer.from(p2);
+  return combine(p1, v1, p2, v2, KIND_PATCH, v1.flags, false);
+}
+
+/** A FORWARD marker: the session moved to `target` (a valid session id). */
+export function forwardMarker(target: string, expiresAt: number, createdAt: number, tag: number): Buffer {
+  checkTime(expiresAt, 'expiresAt');
+  checkTime(createdAt, 'createdAt');
+  if (!/^[\x21-\x7e]{1,255}$/.test(target)) throw new RangeError('a forward target must be 1..255 visible ASCII characters');
+  const out = Buffer.allocUnsafe(RECORD_HEADER + target.length);
+  out[0] = FRAME_MAGIC;
+  out[1] = RECORD_VERSION;
+  out[2] = KIND_FORWARD;
+  out[3] = 0;
+  putTime(out, 4, expiresAt);
+  putTime(out, 12, createdAt);
+  putU32(out, 20, tag >>> 0);
+  putU32(out, 24, 0);
+  out.write(target, RECORD_HEADER, 'latin1');
+  return out;
+}
+
+/**
+ * Builds a RECORD or a PATCH entry by entry into a growing scratch buffer;
+ * `finish()` returns an exact-size copy. One writer can be reused.
+ */
+export class RecordWriter {
+  #buf: Buffer = Buffer.allocUnsafe(1024);
+  #at = RECORD_HEADER;
+  #count = 0;
+  #kind = KIND_RECORD;
+
+  /** Starts a buffer; `flags` is FLAG_CLEAR or 0 (patches only). */
+  begin(kind: number, flags: number, expiresAt: number, createdAt: number, tag: number): this {
+    checkTime(expiresAt, 'expiresAt');
+    checkTime(createdAt, 'createdAt');
+    if (kind !== KIND_RECORD && kind !== KIND_PATCH) throw new RangeError('a writer builds records and patches');
+    if (flags !== 0 && (kind !== KIND_PATCH || flags !== FLAG_CLEAR)) throw new RangeError('only a patch may CLEAR');
+    this.#kind = kind;
+    this.#at = RECORD_HEADER;
+    this.#count = 0;
+    const b = this.#buf;
+    b[0] = FRAME_MAGIC;
+    b[1] = RECORD_VERSION;
+    b[2] = kind;
+    b[3] = flags;
+    putTime(b, 4, expiresAt);
+    putTime(b, 12, createdAt);
+    putU32(b, 20, tag >>> 0);
+    return this;
+  }
+
+  #room(n: number): Buffer {
+    if (this.#at + n > this.#buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.#buf.length * 2, this.#at + n));
+      this.#buf.copy(next, 0, 0, this.#at);
+      this.#buf = next;
+    }
+    return this.#buf;
+  }
+
+  #key(key: string, n: number): number {
+    const klen = Buffer.byteLength(key, 'utf8');
+    if (klen > MAX_KEY_BYTES) throw new RangeError(`session key of ${klen} bytes is longer than ${MAX_KEY_BYTES}`);
+    const b = this.#room(6 + klen + n);
+    b[this.#at] = klen >>> 8;
+    b[this.#at + 1] = klen & 0xff;
+    b.write(key, this.#at + 2, klen, 'utf8');
+    this.#count++;
+    return this.#at + 2 + klen;
+  }
+
+  /** An entry `key` -> `value` (one encoded msgpack value). */
+  set(key: string, value: Uint8Array): this {
+    const at = this.#key(key, value.length);
+    const b = this.#buf;
+    putU32(b, at, value.length);
+    b.set(value, at + 4);
+    this.#at = at + 4 + value.length;
+    return this;
+  }
+
+  /** A deletion of `key` (patches only). */
+  delete(key: string): this {
+    if (this.#kind !== KIND_PATCH) throw new RangeError('only a patch deletes keys');
+    const at = this.#key(key, 0);
+    putU32(this.#buf, at, DELETE);
+    this.#at = at + 4;
+    return this;
+  }
+
+  /** Entry `i` of a scanned buffer, copied as it is (an unchanged value travels as its bytes). */
+  copy(src: Uint8Array, view: RecordView, i: number): this {
+    const n = entrySize(view, i);
+    const b = this.#room(n);
+    const start = view.index[4 * i]! - 2;
+    b.set(src.subarray(start, start + n), this.#at);
+    this.#at += n;
+    this.#count++;
+    return this;
+  }
+
+  /** Entries written so far. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** The finished buffer (an exact-size copy; the writer can begin again). */
+  finish(): Buffer {
+    putU32(this.#buf, 24, this.#count);
+    const out = Buffer.allocUnsafe(this.#at);
+    this.#buf.copy(out, 0, 0, this.#at);
+    return out;
+  }
+}
