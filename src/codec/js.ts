@@ -5,6 +5,7 @@ import {
   FRAME_HEADER, FRAME_MAGIC, FRAME_VERSION, MAX_TIME,
   SEAL_HEADER, SEAL_NONCE, SEAL_OVERHEAD, SEAL_TAG, SEAL_VERSION,
 } from './layout';
+import { applyPatch, mergePatches, scanRecord } from './record';
 import type { Codec, Frame, Opened, Sealer, Signer } from './types';
 
 /** Pure-JS codec on node:crypto. Same contract and bytes as the native addon. */
@@ -160,4 +161,7 @@ export const jsCodec: Codec = {
   frame,
   unframe,
   createSealer: (keys) => new JsSealer(keys),
+  scan: scanRecord,
+  apply: applyPatch,
+  merge: mergePatches,
 };

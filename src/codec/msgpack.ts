@@ -19,12 +19,56 @@ const packr = new Packr({ useRecords: false, moreTypes: true, useBigIntExtension
 /** Deepest nesting of arrays, maps and container extensions a body may have. */
 export const MAX_DEPTH = 64;
 
+/**
+ * Deepest nesting of one value of a per-key record: one less than a body's,
+ * so a session as a whole nests at most MAX_DEPTH deep in every store
+ * (the cookie store seals the whole map as one body).
+ */
+export const MAX_VALUE_DEPTH = MAX_DEPTH - 1;
+
+/** What {@link decodeValue} returns for a value that is not well formed. */
+export const INVALID: unique symbol = Symbol('hotsession.invalid');
+
 /** Encodes session data; a value msgpack cannot carry is a coded error. */
 export function encodeData(data: Record<string, unknown>): Buffer {
   try {
     return packr.pack(data);
   } catch (err) {
     throw new HotsessionError(codes.ENCODE, `session data cannot be encoded: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * Encodes one value of a per-key record. The result is checked as a reader
+ * will check it, so a value the next load would discard (a nested own
+ * `__proto__` / `constructor` / `prototype` key, nesting deeper than
+ * {@link MAX_VALUE_DEPTH}) is refused now, naming `key`, instead of being
+ * acknowledged and then lost. The returned bytes may share msgpackr's
+ * buffer: copy them before the next encode.
+ */
+export function encodeValue(key: string, value: unknown): Buffer {
+  let out: Buffer;
+  try {
+    out = packr.pack(value);
+  } catch (err) {
+    throw new HotsessionError(codes.ENCODE, `session key ${JSON.stringify(key)} cannot be encoded: ${(err as Error).message}`, { cause: err });
+  }
+  if (!isWellFormed(out, 0, out.length, MAX_VALUE_DEPTH)) {
+    throw new HotsessionError(codes.ENCODE, `session key ${JSON.stringify(key)} holds a value no store would read back (a nested __proto__, constructor or prototype key, or nesting deeper than ${MAX_VALUE_DEPTH})`);
+  }
+  return out;
+}
+
+/**
+ * Decodes the one msgpack value at `b[start, end)`, or {@link INVALID} when
+ * it is not well formed (see {@link isWellFormed}) or msgpackr refuses it.
+ */
+export function decodeValue(b: Uint8Array, start: number, end: number): unknown {
+  if (!isWellFormed(b, start, end, MAX_VALUE_DEPTH)) return INVALID;
+  try {
+    return packr.unpack(b, { start, end } as never);
+  } catch {
+    return INVALID;
   }
 }
 
@@ -89,17 +133,16 @@ const kinds = new Uint8Array(MAX_DEPTH + 1);
 const lefts = new Float64Array(MAX_DEPTH + 1);
 
 /**
- * True when `b` holds exactly one msgpack value (no trailing bytes) that
- * hotsession's decoder may see: nesting at most {@link MAX_DEPTH} deep, no map
+ * True when `b[start, end)` holds exactly one msgpack value (no trailing bytes) that
+ * hotsession's decoder may see: nesting at most `maxDepth` deep, no map
  * key other than a string or number, no `__proto__` / `constructor` /
  * `prototype` key, no extension type the encoder does not write (msgpackr's
  * record definitions, structured-clone references and bundled strings
  * included), no length larger than the bytes left. One pass, no recursion,
  * no allocation.
  */
-export function isWellFormed(b: Uint8Array): boolean {
-  const end = b.length;
-  let pos = 0;
+export function isWellFormed(b: Uint8Array, start = 0, end = b.length, maxDepth = MAX_DEPTH): boolean {
+  let pos = start;
   let sp = 0;
   kinds[0] = ROOT;
   lefts[0] = 1;
@@ -140,7 +183,7 @@ export function isWellFormed(b: Uint8Array): boolean {
       const isMap = t <= 0x8f || t === 0xde || t === 0xdf;
       const items = isMap ? n * 2 : n;
       // Every item takes at least one byte: a larger count is a lie meant to make the decoder preallocate.
-      if (items > end - pos || sp === MAX_DEPTH) return false;
+      if (items > end - pos || sp === maxDepth) return false;
       sp++;
       kinds[sp] = isMap ? MAP : ARRAY;
       lefts[sp] = items;
@@ -196,7 +239,7 @@ export function isWellFormed(b: Uint8Array): boolean {
         continue;
       case EXT_SET: case EXT_ERROR: case EXT_REGEXP:
         // msgpackr writes these as fixext 1 with a filler byte, then the contents.
-        if (t !== 0xd4 || sp === MAX_DEPTH) return false;
+        if (t !== 0xd4 || sp === maxDepth) return false;
         sp++;
         kinds[sp] = WRAPPED;
         lefts[sp] = 1;

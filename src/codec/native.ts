@@ -165,6 +165,10 @@ function makeCodec(addon: Addon): Codec {
     // fuzzed and parity-tested for callers that already hold native state.
     unframe: jsCodec.unframe,
     createSealer: (keys) => new NativeSealerWrap(addon, keys),
+    // Native versions land with the v2 parser in the addon; until then the JS reference answers.
+    scan: jsCodec.scan,
+    apply: jsCodec.apply,
+    merge: jsCodec.merge,
   };
 }
 

@@ -1,3 +1,7 @@
+import type { RecordView } from './record';
+
+export type { RecordView };
+
 /**
  * The codec contract. Two implementations keep it: the native addon
  * (`native.ts`) and the pure-JS fallback (`js.ts`). They must produce and
@@ -63,6 +67,12 @@ export interface Sealer {
 
 /** Everything a codec implementation provides. */
 export interface Codec {
+  /** Reads a v2 record, forward marker or patch without decoding values (rules in layout.ts); null when malformed. */
+  scan(buf: Uint8Array): RecordView | null;
+  /** `patch` applied to `record` (layout.ts); null when the patch is malformed or cannot apply (see applyPatch). */
+  apply(record: Uint8Array | null, patch: Uint8Array): Buffer | null;
+  /** One patch with the effect of `p1` then `p2` (layout.ts); null when either is malformed. */
+  merge(p1: Uint8Array, p2: Uint8Array): Buffer | null;
   /** True for the native addon. */
   readonly native: boolean;
   createSigner(secrets: readonly (string | Buffer)[]): Signer;
