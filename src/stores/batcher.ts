@@ -1,4 +1,8 @@
 import { codes, HotsessionError } from '../errors';
+import { absorbedByDestroy, coalesce, resultFor, type WriteOp } from './coalesce';
+import type { PatchOutcome } from './types';
+
+export type { WriteOp } from './coalesce';
 
 /**
  * Shared batching machinery for backend stores.
@@ -6,30 +10,23 @@ import { codes, HotsessionError } from '../errors';
  * Writes issued in one event-loop turn go to the backend together: the
  * batch flushes on `setImmediate` (after every microtask of the turn, so
  * the saves of many requests handled in one turn share a round trip) or as
- * soon as it reaches `maxBatch`. Two writes to one id in a batch collapse
- * to the last, except that a destroy is never overridden (a logout wins over
- * a concurrent save). Every caller's promise settles when the backend
- * acknowledged the batch that carried its write, or rejects with that
- * batch's error (or with its own op's error when the backend reports per op).
+ * soon as it reaches `maxBatch`. Writes to one id keep their order and fold
+ * into one op while they wait (patches merge; see coalesce.ts), except that a
+ * destroy is never overridden (a logout wins over a concurrent save). Every
+ * caller's promise settles when the backend acknowledged the batch that
+ * carried its write, or rejects with that batch's error (or with its own op's
+ * error when the backend reports per op).
  *
  * Reads of one id in flight share one backend round trip; reads of one turn
  * go to the backend as one multi-get.
  */
 
-/** One write as the backend sees it. */
-export interface WriteOp {
-  kind: 'set' | 'touch' | 'destroy';
-  id: string;
-  /** The framed record (`set` only). */
-  record: Uint8Array | null;
-  /** Lifetime from now in ms (`set`/`touch`). */
-  ttlMs: number;
-}
-
 /**
- * Sends one batch. Resolve with nothing when every op succeeded, or with one
- * entry per op (an Error for each op that failed, anything else for success);
- * reject when the whole batch failed.
+ * Sends one batch. Resolve with nothing when every op succeeded with no
+ * result to report, or with one entry per op: an Error for each op that
+ * failed; for a patch its PatchOutcome (undefined = 'ok'); for a forward the
+ * record the id held (undefined/null = none); anything for other ops.
+ * Reject when the whole batch failed.
  */
 export type FlushWrites = (ops: WriteOp[]) => Promise<ReadonlyArray<unknown> | void>;
 
@@ -63,23 +60,6 @@ export interface BatchOptions {
   timeout?: number;
 }
 
-interface Entry {
-  op: WriteOp;
-  promise: Promise<void>;
-  resolve: () => void;
-  reject: (err: Error) => void;
-}
-
-function defer(op: WriteOp): Entry {
-  let resolve!: () => void;
-  let reject!: (err: Error) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { op, promise, resolve, reject };
-}
-
 /** Resolved batching limits. @internal */
 export function batchLimits(o: BatchOptions = {}): Required<BatchOptions> {
   const r = { batch: o.batch ?? true, maxBatch: o.maxBatch ?? 512, maxPending: o.maxPending ?? 10_000, timeout: o.timeout ?? 1000 };
@@ -107,13 +87,39 @@ function asError(err: unknown): Error {
   return new HotsessionError(codes.STORE, `session store backend failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
 }
 
-/** Coalesces and batches writes; see the module comment. */
+interface Waiter {
+  kind: WriteOp['kind'];
+  resolve: (v: unknown) => void;
+  reject: (err: Error) => void;
+}
+
+/** One op on its way to the backend and everyone waiting for it. */
+interface Entry {
+  op: WriteOp;
+  waiters: Waiter[];
+}
+
+/**
+ * Coalesces and batches writes; see the module comment.
+ *
+ * Per id there is at most one op in the batch being formed or in flight,
+ * and at most one held behind it (everything queued later folds into the held
+ * op, see coalesce.ts). So writes to one session reach the backend in the
+ * order they were made on every store (a memcached pool or an unordered
+ * MongoDB bulkWrite would not keep that order by itself), and a burst of
+ * commits to one session costs one backend write per round trip.
+ */
 export class WriteBatcher {
   readonly #flush: FlushWrites;
   readonly #o: Required<BatchOptions>;
+  /** The batch being formed. */
   #queue = new Map<string, Entry>();
-  #scheduled = false;
+  /** Ids with an op in flight. */
+  readonly #flying = new Set<string>();
+  /** The op waiting for its id's queued or in-flight op to settle. */
+  readonly #held = new Map<string, Entry>();
   #inFlight = 0;
+  #scheduled = false;
   #closed = false;
   readonly #drained: Array<() => void> = [];
 
@@ -122,31 +128,80 @@ export class WriteBatcher {
     this.#o = batchLimits(options);
   }
 
-  /** Writes waiting or in flight. */
+  /** Writes waiting, held or in flight (coalesced writes count once). */
   get pending(): number {
-    return this.#queue.size + this.#inFlight;
+    return this.#queue.size + this.#held.size + this.#inFlight;
   }
 
-  enqueue(kind: WriteOp['kind'], id: string, record: Uint8Array | null, ttlMs: number): Promise<void> {
+  /** A whole record, unconditionally. */
+  set(id: string, record: Uint8Array, ttlMs: number): Promise<void> {
+    return this.#enqueue({ kind: 'set', id, bytes: record, ttlMs }) as Promise<void>;
+  }
+
+  /** A PATCH for the live record. */
+  patch(id: string, patch: Uint8Array, ttlMs: number): Promise<PatchOutcome> {
+    return this.#enqueue({ kind: 'patch', id, bytes: patch, ttlMs }) as Promise<PatchOutcome>;
+  }
+
+  /** Replace a live record by a FORWARD marker; resolves to what the flush reported for it. */
+  forward(id: string, marker: Uint8Array, graceMs: number): Promise<unknown> {
+    return this.#enqueue({ kind: 'forward', id, bytes: marker, ttlMs: graceMs });
+  }
+
+  touch(id: string, ttlMs: number): Promise<void> {
+    return this.#enqueue({ kind: 'touch', id, bytes: null, ttlMs }) as Promise<void>;
+  }
+
+  destroy(id: string): Promise<void> {
+    return this.#enqueue({ kind: 'destroy', id, bytes: null, ttlMs: 0 }) as Promise<void>;
+  }
+
+  #enqueue(op: WriteOp): Promise<unknown> {
     if (this.#closed) return Promise.reject(new HotsessionError(codes.STORE_CLOSED, 'the store is closed'));
-    const op: WriteOp = { kind, id, record, ttlMs };
-    const queued = this.#queue.get(id);
-    if (queued !== undefined && this.#o.batch) {
-      const prev = queued.op;
-      if (prev.kind === 'destroy') return queued.promise;
-      if (kind === 'touch' && prev.kind === 'set') prev.ttlMs = ttlMs;
-      else queued.op = op;
-      return queued.promise;
+    const id = op.id;
+    const busy = this.#flying.has(id);
+    // The op the new one would follow: held behind a busy or queued id, else the queued one.
+    const before = this.#held.get(id) ?? (busy ? undefined : this.#queue.get(id));
+    if (before !== undefined) {
+      const how = coalesce(before.op, op);
+      if (how === 'merged') return this.#wait(before, op.kind);
+      if (how === 'stale') return Promise.resolve('stale');
+      if (how === 'absorbed') {
+        return this.#wait(before, 'destroy').then(() => absorbedByDestroy(op.kind));
+      }
+      // 'separate': it follows `before`; only one op waits per id, so `before` must be the queued one.
+      if (this.#held.has(id)) {
+        // Two ops that cannot fold (a forward and anything) and one already held: this
+        // one waits for the held op to settle, whatever its outcome, then queues.
+        const again = (): Promise<unknown> => this.#enqueue(op);
+        return this.#wait(this.#held.get(id)!, 'touch').then(again, again);
+      }
     }
     if (this.pending >= this.#o.maxPending) {
       return Promise.reject(new HotsessionError(codes.QUEUE_FULL, `${this.pending} session writes are already pending (maxPending ${this.#o.maxPending})`));
     }
-    const entry = defer(op);
+    const entry: Entry = { op, waiters: [] };
+    const promise = this.#wait(entry, op.kind);
+    if (busy || this.#queue.has(id)) {
+      this.#held.set(id, entry);
+      return promise;
+    }
+    this.#queueEntry(entry);
+    return promise;
+  }
+
+  #wait(entry: Entry, kind: WriteOp['kind']): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      entry.waiters.push({ kind, resolve, reject });
+    });
+  }
+
+  #queueEntry(entry: Entry): void {
     if (!this.#o.batch) {
       void this.#send([entry]);
-      return entry.promise;
+      return;
     }
-    this.#queue.set(id, entry);
+    this.#queue.set(entry.op.id, entry);
     if (this.#queue.size >= this.#o.maxBatch) this.flushNow();
     else if (!this.#scheduled) {
       this.#scheduled = true;
@@ -155,7 +210,6 @@ export class WriteBatcher {
         this.flushNow();
       });
     }
-    return entry.promise;
   }
 
   /** Sends what is queued now instead of at the end of the turn. */
@@ -168,27 +222,42 @@ export class WriteBatcher {
 
   async #send(entries: Entry[]): Promise<void> {
     this.#inFlight += entries.length;
+    for (const e of entries) this.#flying.add(e.op.id);
     try {
       let results: ReadonlyArray<unknown> | void;
       try {
         results = await withTimeout(this.#flush(entries.map((e) => e.op)), this.#o.timeout, `session write batch (${entries.length} ops)`);
       } catch (err) {
         const error = asError(err);
-        for (const e of entries) e.reject(error);
+        for (const e of entries) for (const w of e.waiters) w.reject(error);
         return;
       }
       for (let i = 0; i < entries.length; i++) {
+        const e = entries[i]!;
         const r = results ? results[i] : undefined;
-        if (r instanceof Error) entries[i]!.reject(asError(r));
-        else entries[i]!.resolve();
+        if (r instanceof Error) {
+          const error = asError(r);
+          for (const w of e.waiters) w.reject(error);
+        } else {
+          for (const w of e.waiters) w.resolve(resultFor(w.kind, e.op.kind, r));
+        }
       }
     } finally {
       this.#inFlight -= entries.length;
+      for (const e of entries) {
+        const id = e.op.id;
+        this.#flying.delete(id);
+        const next = this.#held.get(id);
+        if (next !== undefined) {
+          this.#held.delete(id);
+          this.#queueEntry(next);
+        }
+      }
       if (this.pending === 0) for (const done of this.#drained.splice(0)) done();
     }
   }
 
-  /** Flushes what is queued, waits for every write in flight, then refuses new ones. */
+  /** Flushes what is queued, waits for every write in flight or held, then refuses new ones. */
   async close(): Promise<void> {
     this.flushNow();
     this.#closed = true;

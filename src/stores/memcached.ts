@@ -153,18 +153,18 @@ export class MemcachedStore implements SessionStore {
     if (size > this.#maxValueSize) {
       return Promise.reject(new HotsessionError(codes.RECORD_TOO_LARGE, `session record of ${record.byteLength} bytes does not fit memcached's item size limit (maxValueSize ${this.#maxValueSize})`));
     }
-    return this.#writer.enqueue('set', id, record, this.#ttl ?? ttlMs);
+    return this.#writer.set(id, record, this.#ttl ?? ttlMs);
   }
 
   touch(id: string, ttlMs: number): Promise<void> {
     const bad = this.#checkKey(id);
-    return bad !== null ? Promise.reject(bad) : this.#writer.enqueue('touch', id, null, this.#ttl ?? ttlMs);
+    return bad !== null ? Promise.reject(bad) : this.#writer.touch(id, this.#ttl ?? ttlMs);
   }
 
   destroy(id: string): Promise<void> {
     // Nothing longer than a key can exist, so there is nothing to remove.
     if (!this.#keyFits(id)) return Promise.resolve();
-    return this.#writer.enqueue('destroy', id, null, 0);
+    return this.#writer.destroy(id);
   }
 
   /** Sends queued writes, waits for those in flight, then closes the sockets the store opened. */
@@ -196,7 +196,7 @@ export class MemcachedStore implements SessionStore {
       // session that is already gone that is the outcome asked for.
       const cb = (err: unknown): void => done(i, err ? asError(err) : undefined);
       if (op.kind === 'set') {
-        const r = op.record!;
+        const r = op.bytes!;
         client.set(key, Buffer.from(r.buffer, r.byteOffset, r.byteLength), { expires: memcachedExpiry(op.ttlMs, now) }, cb);
       } else if (op.kind === 'touch') {
         client.touch(key, memcachedExpiry(op.ttlMs, now), cb);

@@ -183,15 +183,15 @@ export class MongoStore implements SessionStore {
     if (record.byteLength > MAX_RECORD_BYTES) {
       return Promise.reject(new HotsessionError(codes.RECORD_TOO_LARGE, `session record of ${record.byteLength} bytes exceeds MongoDB's document limit (${MAX_RECORD_BYTES} bytes for the record)`));
     }
-    return this.#writer.enqueue('set', id, record, ttlMs);
+    return this.#writer.set(id, record, ttlMs);
   }
 
   touch(id: string, ttlMs: number): Promise<void> {
-    return this.#writer.enqueue('touch', id, null, ttlMs);
+    return this.#writer.touch(id, ttlMs);
   }
 
   destroy(id: string): Promise<void> {
-    return this.#writer.enqueue('destroy', id, null, 0);
+    return this.#writer.destroy(id);
   }
 
   /** Deletes expired documents now; resolves to how many went. Works in every autoRemove mode. */

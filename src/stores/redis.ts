@@ -191,16 +191,16 @@ export class RedisStore implements SessionStore {
 
   set(id: string, record: Uint8Array, ttlMs: number): Promise<void> {
     this.#touches?.note(id, Date.now());
-    return this.#writes.enqueue('set', id, record, ttlMs);
+    return this.#writes.set(id, record, ttlMs);
   }
 
   touch(id: string, ttlMs: number): Promise<void> | undefined {
     const log = this.#touches;
-    if (log === null) return this.#writes.enqueue('touch', id, null, ttlMs);
+    if (log === null) return this.#writes.touch(id, ttlMs);
     const now = Date.now();
     if (log.fresh(id, now)) return undefined;
     log.note(id, now);
-    return this.#writes.enqueue('touch', id, null, ttlMs).catch((err: unknown) => {
+    return this.#writes.touch(id, ttlMs).catch((err: unknown) => {
       // Not extended: let the next request try again.
       log.forget(id);
       throw err;
@@ -209,7 +209,7 @@ export class RedisStore implements SessionStore {
 
   destroy(id: string): Promise<void> {
     this.#touches?.forget(id);
-    return this.#writes.enqueue('destroy', id, null, 0);
+    return this.#writes.destroy(id);
   }
 
   /** Waits for queued writes; quits the client only when `connect()` created it. */

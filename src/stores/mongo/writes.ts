@@ -18,7 +18,7 @@ interface WriteErrorLike {
 
 function model(p: Planned): AnyBulkWriteOperation<SessionDocument> {
   const { op, expires } = p;
-  if (op.kind === 'set') return { replaceOne: { filter: { _id: op.id }, replacement: { expires, record: op.record! }, upsert: true } };
+  if (op.kind === 'set') return { replaceOne: { filter: { _id: op.id }, replacement: { expires, record: op.bytes! }, upsert: true } };
   if (op.kind === 'touch') return { updateOne: { filter: { _id: op.id }, update: { $set: { expires } } } };
   return { deleteOne: { filter: { _id: op.id } } };
 }
@@ -47,7 +47,7 @@ export async function writeBatch(col: Collection<SessionDocument>, ops: WriteOp[
   if (planned.length === 1) {
     const p = planned[0]!;
     const { op, expires } = p;
-    if (op.kind === 'set') await col.replaceOne({ _id: op.id }, { expires, record: op.record! }, { upsert: true });
+    if (op.kind === 'set') await col.replaceOne({ _id: op.id }, { expires, record: op.bytes! }, { upsert: true });
     else if (op.kind === 'touch') await col.updateOne({ _id: op.id }, { $set: { expires } });
     else await col.deleteOne({ _id: op.id });
     return;
@@ -96,7 +96,7 @@ async function confirm(col: Collection<SessionDocument>, planned: Planned[], res
     const doc = byId.get(op.id);
     const sameExpiry = doc?.expires instanceof Date && doc.expires.getTime() === expires.getTime();
     let ok: boolean;
-    if (op.kind === 'set') ok = sameExpiry && doc!.record instanceof Uint8Array && Buffer.compare(op.record!, doc!.record) === 0;
+    if (op.kind === 'set') ok = sameExpiry && doc!.record instanceof Uint8Array && Buffer.compare(op.bytes!, doc!.record) === 0;
     else if (op.kind === 'touch') ok = doc === undefined || sameExpiry;
     else ok = doc === undefined;
     if (!ok) results[i] = unconfirmed();

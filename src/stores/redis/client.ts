@@ -46,7 +46,7 @@ export function asBuffer(b: Uint8Array): Buffer {
 }
 
 function sendOne(c: ClientLike, key: string, op: WriteOp, ttl: number): Promise<unknown> {
-  if (op.kind === 'set') return c.set(key, asBuffer(op.record!), 'PX', ttl);
+  if (op.kind === 'set') return c.set(key, asBuffer(op.bytes!), 'PX', ttl);
   if (op.kind === 'touch') return c.pexpire(key, ttl);
   return c.del(key);
 }

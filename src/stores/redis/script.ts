@@ -103,7 +103,7 @@ export function packOps(ops: readonly WriteOp[], ttls: readonly number[]): Buffe
       lastDigits = String(ttl);
     }
     digits[i] = lastDigits;
-    size += 2 + lastDigits.length + (op.kind === 'set' ? 4 + op.record!.byteLength : 0);
+    size += 2 + lastDigits.length + (op.kind === 'set' ? 4 + op.bytes!.byteLength : 0);
   }
   const out = Buffer.allocUnsafe(size);
   let at = 0;
@@ -119,7 +119,7 @@ export function packOps(ops: readonly WriteOp[], ttls: readonly number[]): Buffe
     at += 2;
     for (let k = 0; k < d.length; k++) out[at++] = d.charCodeAt(k);
     if (op.kind === 'set') {
-      const record = op.record!;
+      const record = op.bytes!;
       out.writeUInt32BE(record.byteLength, at);
       out.set(record, at + 4);
       at += 4 + record.byteLength;
