@@ -15,7 +15,8 @@ import type { Reply } from './types';
 // - a value is a string, a number or an array of them, nothing whose
 //   `toString` could say something else at write time;
 // - own properties only (node reads headers with for-in + hasOwn): a polluted
-//   Object.prototype adds no header;
+//   Object.prototype adds no header (the hasOwn costs about 12 ns per headers
+//   object of 1-3 entries, in the check and again in the write);
 // - no transfer-encoding: uWS frames every body with content-length, and a
 //   message with both is read differently by different parsers (RFC 9112 6.3).
 //
@@ -24,6 +25,10 @@ import type { Reply } from './types';
 // 21 ns with TOKEN (23 ns with a table-driven loop), a value 39-40 ns with
 // BAD_VALUE (58-72 ns with a loop). A plain string/Buffer result has no
 // headers and pays nothing.
+//
+// The check runs once, before the commit: a reply object that other code
+// changes while an asynchronous store commits is written as changed, not
+// checked again. Only code that keeps and shares its reply objects can do that.
 const TOKEN = /^[\^_`a-zA-Z\-0-9!#$%&'*+.|~]+$/;
 const BAD_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
