@@ -74,19 +74,21 @@ function managersOf(entries: readonly NamedStore[], options: UwsSessionOptions):
 }
 
 /** `(handler)` or `(prepare, handler)`. */
-function route(binding: Binding<any>, settings: Settings, a: unknown, b: unknown): UwsRoute {
+function route(binding: Binding<any>, names: readonly string[], settings: Settings, a: unknown, b: unknown): UwsRoute {
   const handler = b === undefined ? a : b;
   const prepare = b === undefined ? undefined : a;
   if (typeof handler !== 'function') throw new TypeError('withSession(handler): handler must be a function (res, req, session) => result');
   if (prepare !== undefined && typeof prepare !== 'function') throw new TypeError('withSession(prepare, handler): prepare must be a function (res, req) => value');
-  return makeRoute(binding, handler as AnyHandler, prepare as Prepare<unknown> | undefined, settings);
+  return makeRoute(binding, names, handler as AnyHandler, prepare as Prepare<unknown> | undefined, settings);
 }
 
 /** One named session in one store (gin's `sessions.Sessions(name, store)`). */
 export function sessions<Data extends SessionData = SessionData>(name: string, store: AnyStore, options: UwsSessionOptions): WithSession<Data> {
   const settings = settingsOf(options);
-  const binding = new SingleBinding(managersOf([{ name, store }], options)[0]!);
-  return ((a: unknown, b?: unknown) => route(binding, settings, a, b)) as WithSession<Data>;
+  const manager = managersOf([{ name, store }], options)[0]!;
+  const binding = new SingleBinding(manager);
+  const names = [manager.name];
+  return ((a: unknown, b?: unknown) => route(binding, names, settings, a, b)) as WithSession<Data>;
 }
 
 /** Several named sessions in one store; the handler gets `get(name)`. */
@@ -98,8 +100,10 @@ export function sessionsMany(names: readonly string[], store: AnyStore, options:
 /** Several named sessions, each in its own store; the handler gets `get(name)`. */
 export function sessionsManyStores(entries: readonly NamedStore[], options: UwsSessionOptions): WithSessions {
   const settings = settingsOf(options);
-  const binding = new ManyBinding(managersOf(entries, options));
-  return ((a: unknown, b?: unknown) => route(binding, settings, a, b)) as WithSessions;
+  const managers = managersOf(entries, options);
+  const binding = new ManyBinding(managers);
+  const names = managers.map((m) => m.name);
+  return ((a: unknown, b?: unknown) => route(binding, names, settings, a, b)) as WithSessions;
 }
 
 /**

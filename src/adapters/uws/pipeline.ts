@@ -2,6 +2,7 @@ import { debuglog } from 'node:util';
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
 import { codes, HotsessionError } from '../../errors';
 import type { MaybePromise } from '../../stores/types';
+import { cookieHeader, cookieKeys } from './cookie-lines';
 import { checkResult, send, sendCorked, sendError, sendErrorCorked } from './respond';
 import { RequestSnapshot } from './snapshot';
 import type { Binding, ErrorSource, Prepare, Settings, UwsRoute } from './types';
@@ -38,8 +39,10 @@ function handled(prepared: unknown): unknown {
  * the request is served inside uWS's own callback, already corked, with no
  * await, no promise and no closure. The first stage that returns a promise
  * hands the rest to `later`, which registers `onAborted` before it awaits.
+ * `names` are the binding's session names (what the Cookie header is read for).
  */
-export function makeRoute<S>(binding: Binding<S>, handler: AnyHandler, prepare: Prepare<unknown> | undefined, settings: Settings): UwsRoute {
+export function makeRoute<S>(binding: Binding<S>, names: readonly string[], handler: AnyHandler, prepare: Prepare<unknown> | undefined, settings: Settings): UwsRoute {
+  const keys = cookieKeys(names);
   return function hotsessionRoute(res: HttpResponse, req: HttpRequest, context?: us_socket_context_t): void {
     let prepared: unknown;
     if (prepare !== undefined) {
@@ -51,7 +54,7 @@ export function makeRoute<S>(binding: Binding<S>, handler: AnyHandler, prepare: 
     }
     let loaded: MaybePromise<S>;
     try {
-      loaded = binding.load(req.getHeader('cookie'));
+      loaded = binding.load(cookieHeader(req, keys));
     } catch (err) {
       return fail(res, settings, err, 'store', false);
     }

@@ -20,6 +20,13 @@ function text(v: RecognizedString): string {
   return ArrayBuffer.isView(v) ? Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString() : Buffer.from(v).toString();
 }
 
+/** The Cookie lines of an alternating name/value list, joined as node:http joins them (see cookie-lines.ts). */
+function joinCookies(h: readonly string[]): string {
+  let out: string | undefined;
+  for (let i = 0; i < h.length; i += 2) if (h[i] === 'cookie') out = out === undefined ? h[i + 1]! : `${out}; ${h[i + 1]!}`;
+  return out ?? '';
+}
+
 /** A copy of a uWS request with the same read-only getters, valid forever. */
 export class RequestSnapshot {
   readonly #method: string;
@@ -30,6 +37,7 @@ export class RequestSnapshot {
   readonly #headers: string[] = [];
   readonly #params: string[] = [];
   #parsed: URLSearchParams | null = null;
+  #cookie: string | undefined;
 
   constructor(req: HttpRequest) {
     this.#method = req.getMethod();
@@ -50,9 +58,11 @@ export class RequestSnapshot {
     }
   }
 
+  /** The first line of a header, as uWS gives it; every Cookie line joined with '; ', as node:http does. */
   getHeader(lowerCaseKey: RecognizedString): string {
     const key = text(lowerCaseKey);
     const h = this.#headers;
+    if (key === 'cookie') return (this.#cookie ??= joinCookies(h));
     for (let i = 0; i < h.length; i += 2) if (h[i] === key) return h[i + 1]!;
     return '';
   }
