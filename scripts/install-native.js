@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 'use strict';
-// npm "install" hook: builds the native addon offline, and never fails the
-// install. Order: a prebuild or an earlier build that node-gyp-build finds
-// wins; otherwise node-gyp against the running Node's own headers; otherwise
-// the package runs on its JS codec (and says so once at load).
+// npm "install" hook. The package ships N-API prebuilds (prebuilds/, made by
+// scripts/prepack.js), so on the platforms it ships for this hook finds one
+// that loads and does nothing. Only when none fits (another platform, a libc
+// or C++ runtime too old for the binary) does it compile, offline, with
+// node-gyp against the running Node's own headers. It never fails the
+// install: whatever goes wrong, the package runs on its JS codec and says so
+// once at load.
 
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -16,14 +19,27 @@ function done(message) {
   process.exit(0);
 }
 
+// Belt and braces for "never fails": nothing below should throw, but if it
+// does, the install goes on and the JS codec is used.
+process.on('uncaughtException', (err) => done(`install hook error (${err && err.message}); the JS codec will be used`));
+
 if (process.env.HOTSESSION_SKIP_NATIVE_BUILD) done('HOTSESSION_SKIP_NATIVE_BUILD set; using the JS codec');
 
-try {
-  require('node-gyp-build').path(root);
-  done(null); // a prebuild or an existing build matches this Node: nothing to do
-} catch {
-  // nothing usable yet: build it
+/** Why the addon node-gyp-build picks (build/Release first, then prebuilds/) cannot load, or null when it loads. */
+function unloadable() {
+  try {
+    const addon = require('node-gyp-build')(root);
+    return typeof addon.Signer === 'function' ? null : 'it lacks the addon exports';
+  } catch (err) {
+    return String(err && err.message).split('\n')[0];
+  }
 }
+
+// A prebuild (or an earlier build) that loads in this Node: nothing to do.
+// Loading it, not just finding it, matters: a binary for this platform can
+// still need a newer glibc than this machine has, and then compiling helps.
+const before = unloadable();
+if (before === null) done(null);
 
 // Headers of the running Node. Without them node-gyp would download some,
 // which an offline or locked-down install must never attempt.
@@ -61,12 +77,9 @@ const result = spawnSync(cmd, args, {
 });
 
 if (result.status === 0) {
-  try {
-    require('node-gyp-build').path(root);
-    done('native addon built');
-  } catch (err) {
-    done(`native addon built but not loadable (${String(err.message).split('\n')[0]}); the JS codec will be used`);
-  }
+  const why = unloadable();
+  done(why === null ? 'native addon built' : `native addon built but not loadable (${why}); the JS codec will be used`);
 }
 const why = result.error ? result.error.message : `node-gyp exited with ${result.status ?? result.signal}`;
-done(`native addon not built (${why}; rerun with HOTSESSION_VERBOSE_BUILD=1 to see why); the JS codec will be used`);
+done(`no prebuild loads here (${before}) and the native addon did not build (${why}; ` +
+  'rerun with HOTSESSION_VERBOSE_BUILD=1 to see why); the JS codec will be used');

@@ -189,9 +189,12 @@ function warnOnce(reason: string): void {
   debug('native addon unavailable: %s', reason);
   if (warned) return;
   warned = true;
-  process.emitWarning(`hotsession: native addon not loaded (${reason}); using the JS codec`, {
-    code: 'HOTSESSION_NATIVE_UNAVAILABLE',
-  });
+  process.emitWarning(
+    `hotsession: native addon not loaded (${reason}); using the JS codec (same bytes, slower). ` +
+      'To build the addon: `npm rebuild hotsession` (needs a C++ toolchain; HOTSESSION_VERBOSE_BUILD=1 shows the compiler output). ' +
+      'To silence this warning: HOTSESSION_NO_NATIVE=1.',
+    { code: 'HOTSESSION_NATIVE_UNAVAILABLE' },
+  );
 }
 
 let cached: Codec | null | undefined;
