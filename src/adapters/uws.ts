@@ -38,7 +38,8 @@
  *   error details; `onError` sees every error.
  *
  * The adapter never loads uWebSockets.js: it works with whichever build the
- * application brings (the types come from a dev dependency).
+ * application brings (its types are the application's uWS types when
+ * `uWebSockets.js` resolves, structural stand-ins otherwise: ./uws/types.ts).
  * @module
  */
 import { SessionManager } from '../core/manager';

@@ -1,5 +1,5 @@
 import { debuglog } from 'node:util';
-import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, us_socket_context_t } from './types';
 import { codes, HotsessionError } from '../../errors';
 import type { MaybePromise } from '../../stores/types';
 import { cookieHeader, cookieKeys } from './cookie-lines';

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import type { HttpResponse } from 'uWebSockets.js';
+import type { HttpResponse } from './types';
 import type { Reply } from './types';
 
 // Writing a response. uWS formats the response linearly into one buffer:

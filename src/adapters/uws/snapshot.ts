@@ -1,4 +1,4 @@
-import type { HttpRequest, RecognizedString } from 'uWebSockets.js';
+import type { HttpRequest, RecognizedString } from './types';
 
 // uWS's HttpRequest lives on the stack of the route callback: after the
 // callback returns, every getter throws. When the session must first come

@@ -1,7 +1,91 @@
-import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
+// uWebSockets.js is an optional peer dependency that is not on npm, so these
+// declarations must compile in an app that does not have it (skipLibCheck off)
+// and stay exact in one that does. The import below is silenced for the first
+// case (the directive has to be a JSDoc comment: tsc keeps those in the .d.ts
+// it emits and drops the others); an unresolved import is an error type, and
+// `unknown extends X` is true only for such a type (or any), never for a real
+// interface. So each public name is the app's own uWS type when uWS is
+// installed, and the structural shape below when it is not.
+/** @ts-ignore: resolves only where the app has uWebSockets.js (optional peer); the shapes below stand in otherwise */
+import type { HttpRequest as UwsRequest, HttpResponse as UwsResponse, RecognizedString as UwsString, us_socket_context_t as UwsContext } from 'uWebSockets.js';
 import type { SessionOptions } from '../../core/options';
 import type { Session, SessionData } from '../../core/session';
 import type { AnyStore, MaybePromise } from '../../stores/types';
+
+/** The app's type when uWebSockets.js resolves, the structural fallback when it does not. */
+type Installed<T, Fallback> = unknown extends T ? Fallback : T;
+
+/** What uWS reads as a string: text, an ArrayBuffer or a typed array (as bytes). */
+export type RecognizedStringShape = string | ArrayBuffer | Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array | Float32Array | Float64Array;
+
+/** uWS's native socket context: opaque, only handed back to `res.upgrade`. */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface SocketContextShape {}
+
+/**
+ * The part of uWS v20's `HttpResponse` that is the same in every v20 build:
+ * what the adapter calls and what handlers commonly do. Members that only
+ * some builds have are optional. A real uWS `HttpResponse` is assignable to it.
+ */
+export interface HttpResponseShape {
+  writeStatus(status: RecognizedStringShape): HttpResponseShape;
+  writeHeader(key: RecognizedStringShape, value: RecognizedStringShape): HttpResponseShape;
+  /** Chunked write; true when no backpressure was added. */
+  write(chunk: RecognizedStringShape): boolean;
+  end(body?: RecognizedStringShape, closeConnection?: boolean): HttpResponseShape;
+  /** Not in the oldest v20 builds (the adapter checks before calling it). */
+  endWithoutBody?(reportedContentLength?: number, closeConnection?: boolean): HttpResponseShape;
+  tryEnd(fullBodyOrChunk: RecognizedStringShape, totalSize: number): [boolean, boolean];
+  close(): HttpResponseShape;
+  getWriteOffset(): number;
+  onWritable(handler: (offset: number) => boolean): HttpResponseShape;
+  onAborted(handler: () => void): HttpResponseShape;
+  onData(handler: (chunk: ArrayBuffer, isLast: boolean) => void): HttpResponseShape;
+  onDataV2?(handler: (chunk: ArrayBuffer, maxRemainingBodyLength: bigint) => void): HttpResponseShape;
+  collectBody?(maxSize: number, handler: (body: ArrayBuffer | null) => void): HttpResponseShape;
+  pause?(): void;
+  resume?(): void;
+  getRemoteAddress(): ArrayBuffer;
+  getRemoteAddressAsText(): ArrayBuffer;
+  getRemotePort?(): number;
+  getProxiedRemoteAddress(): ArrayBuffer;
+  getProxiedRemoteAddressAsText(): ArrayBuffer;
+  getProxiedRemotePort?(): number;
+  /** Returns the response in recent builds, nothing in older ones. */
+  cork(cb: () => void): void;
+  upgrade<UserData>(
+    userData: UserData, secWebSocketKey: RecognizedStringShape, secWebSocketProtocol: RecognizedStringShape,
+    secWebSocketExtensions: RecognizedStringShape, context: SocketContextShape,
+  ): void;
+  /** Set to true by the adapter once the client has gone (the uWS convention). */
+  aborted?: boolean;
+  /** Anything the application attaches, as uWS allows. */
+  [key: string]: any;
+}
+
+/** uWS v20's `HttpRequest`, as {@link HttpResponseShape} is its `HttpResponse`. */
+export interface HttpRequestShape {
+  getHeader(lowerCaseKey: RecognizedStringShape): string;
+  /** Recent builds also take a parameter name and answer undefined past the last one. */
+  getParameter(index: number): string | undefined;
+  getUrl(): string;
+  getMethod(): string;
+  /** Not in the oldest v20 builds. */
+  getCaseSensitiveMethod?(): string;
+  getQuery(): string;
+  getQuery(key: string): string | undefined;
+  forEach(cb: (key: string, value: string) => void): void;
+  setYield(yield_: boolean): HttpRequestShape;
+}
+
+/** uWS's `HttpResponse`: the app's own type when uWebSockets.js is installed, else {@link HttpResponseShape}. */
+export type HttpResponse = Installed<UwsResponse, HttpResponseShape>;
+/** uWS's `HttpRequest`: the app's own type when uWebSockets.js is installed, else {@link HttpRequestShape}. */
+export type HttpRequest = Installed<UwsRequest, HttpRequestShape>;
+/** uWS's `us_socket_context_t`: the app's own type when uWebSockets.js is installed, else {@link SocketContextShape}. */
+export type us_socket_context_t = Installed<UwsContext, SocketContextShape>;
+/** uWS's `RecognizedString`: the app's own type when uWebSockets.js is installed, else {@link RecognizedStringShape}. */
+export type RecognizedString = Installed<UwsString, RecognizedStringShape>;
 
 /** A response body uWS can send as is. */
 export type Body = string | Uint8Array | ArrayBuffer;
