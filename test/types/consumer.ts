@@ -1,5 +1,6 @@
-// Compiled by test/unit/types.test.mjs against the published declarations
-// (skipLibCheck off): the public types must be complete and must help.
+// Compiled by test/package/types.test.mjs from the packed tarball, in an app
+// that has uWebSockets.js and every driver (skipLibCheck off): the public
+// types must be complete and must help.
 import { createSessionManager, MemoryStore, Session, HotsessionError, codes, isNativeEnabled } from 'hotsession';
 import { sessions, getSession, sessionsMany, getSessionMany } from 'hotsession/http';
 import { CookieStore } from 'hotsession/cookie';
