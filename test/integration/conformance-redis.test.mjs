@@ -1,13 +1,18 @@
+import { after } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { RedisStore } from 'hotsession/redis';
 import { conformance } from '../helpers/conformance.mjs';
 import { backend, REDIS_URL } from '../helpers/backends.mjs';
+import { dropRedisPrefix } from '../helpers/cleanup.mjs';
 
 const skip = await backend('redis');
 // A prefix of its own per run and per store, so concurrent runs never collide.
 const run = randomBytes(6).toString('hex');
 let n = 0;
+after(async () => {
+  if (!skip) await dropRedisPrefix(REDIS_URL, `sess:test:${run}:`);
+});
 
 conformance('RedisStore (standalone) over node:http', {
   skip,

@@ -3,6 +3,7 @@ import { MemoryStore } from 'hotsession';
 import { conformance } from '../helpers/conformance.mjs';
 import { startUws } from '../helpers/uws-harness.mjs';
 import { backend, REDIS_URL } from '../helpers/backends.mjs';
+import { dropRedisPrefix } from '../helpers/cleanup.mjs';
 
 // The same suite as over node:http, through uWebSockets.js.
 
@@ -32,13 +33,15 @@ conformance('RedisStore over uWS', {
   makeStore: async () => {
     const { default: Redis } = await import('ioredis');
     const client = new Redis(REDIS_URL);
-    const store = new redis.RedisStore({ client, prefix: `hs-uws-test:${randomUUID()}:` });
-    clients.set(store, client);
+    const prefix = `hs-uws-test:${randomUUID()}:`;
+    const store = new redis.RedisStore({ client, prefix });
+    clients.set(store, { client, prefix });
     return store;
   },
   closeStore: async (store) => {
     await store.close();
-    const client = clients.get(store);
+    const { client, prefix } = clients.get(store) ?? {};
+    if (prefix) await dropRedisPrefix(REDIS_URL, prefix);
     if (client && client.status !== 'end') await client.quit().catch(() => client.disconnect());
   },
   harness: startUws,

@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { backend } from '../helpers/backends.mjs';
+import { backend, MEMCACHED_SERVERS, REDIS_URL } from '../helpers/backends.mjs';
+import { dropMemcachedSuffix, dropRedisSuffix, sessionIdOf } from '../helpers/cleanup.mjs';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -37,6 +38,16 @@ async function startExample(file) {
   return { child, url };
 }
 
+async function removeExampleSession(url, cookie, b) {
+  await fetch(new URL('/logout', url), { headers: { cookie } }).then((r) => r.arrayBuffer(), () => {});
+  for (const pair of cookie.split('; ')) {
+    const id = sessionIdOf(pair.slice(pair.indexOf('=') + 1));
+    if (id === null) continue;
+    if (b === 'redis') await dropRedisSuffix(REDIS_URL, id);
+    if (b === 'memcached') await dropMemcachedSuffix(MEMCACHED_SERVERS, id);
+  }
+}
+
 for (const file of readdirSync(path.join(root, 'examples')).filter((f) => /\.(m?js)$/.test(f)).sort()) {
   test(`example ${file} runs and keeps a session`, async (t) => {
     const b = needs(file);
@@ -45,10 +56,11 @@ for (const file of readdirSync(path.join(root, 'examples')).filter((f) => /\.(m?
       if (skip) return t.skip(skip.reason);
     }
     const { child, url } = await startExample(file);
+    let cookie = '';
     try {
       const r1 = await fetch(url);
       assert.equal(r1.status < 500, true, `status ${r1.status}`);
-      const cookie = r1.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+      cookie = r1.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
       assert.ok(cookie.length > 0, 'the first visit sets a session cookie');
       const r2 = await fetch(url, { headers: { cookie } });
       assert.equal(r2.status < 500, true);
@@ -56,6 +68,9 @@ for (const file of readdirSync(path.join(root, 'examples')).filter((f) => /\.(m?
       const b2 = await r2.text();
       assert.notEqual(b1, b2, 'the second visit sees the session the first one wrote');
     } finally {
+      // The session this test made in a shared backend goes: through the
+      // example's own /logout where it has one, then by its id.
+      if (b && cookie) await removeExampleSession(url, cookie, b);
       child.kill('SIGTERM');
     }
   });

@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import session, { toExpressStore } from 'hotsession/express';
 import { backend, REDIS_URL } from '../helpers/backends.mjs';
+import { dropRedisPrefix } from '../helpers/cleanup.mjs';
 
 const require = createRequire(import.meta.url);
 const express = require('express');
@@ -23,6 +24,7 @@ const tag = randomBytes(5).toString('hex');
 const cleanups = [];
 after(async () => {
   for (const fn of cleanups.reverse()) await fn();
+  if (!redisSkip) await dropRedisPrefix(REDIS_URL, `hs:mig:${tag}:`);
 });
 
 /** An app with `mw`: /login writes a session, /me reads it, /count changes it. */

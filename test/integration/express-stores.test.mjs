@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import session, { toExpressStore, isHotsessionStore } from 'hotsession/express';
 import { MemoryStore as HotMemoryStore } from 'hotsession';
 import { backend, REDIS_URL, MONGODB_URL, MEMCACHED_SERVERS } from '../helpers/backends.mjs';
+import { dropMemcachedPrefix, dropRedisPrefix } from '../helpers/cleanup.mjs';
 
 const require = createRequire(import.meta.url);
 const express = require('express');
@@ -25,6 +26,8 @@ const tag = randomBytes(5).toString('hex');
 const cleanups = [];
 after(async () => {
   for (const fn of cleanups.reverse()) await fn();
+  if (!redisSkip) await dropRedisPrefix(REDIS_URL, `hs:express:${tag}:`);
+  if (!memcachedSkip) await dropMemcachedPrefix(MEMCACHED_SERVERS, `hs_express_${tag}_`);
 });
 
 /** An Express 5 app on 127.0.0.1:0 with `mw` and routes that exercise a session; returns a request function. */

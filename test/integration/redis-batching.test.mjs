@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import Redis from 'ioredis';
 import { RedisStore } from 'hotsession/redis';
 import { backend, REDIS_URL } from '../helpers/backends.mjs';
+import { dropRedisPrefix } from '../helpers/cleanup.mjs';
 
 const skip = await backend('redis');
 const run = randomBytes(6).toString('hex');
@@ -49,6 +50,7 @@ describe('RedisStore batching on a real Redis', { skip: skip?.reason ?? false },
       await client.quit();
     }
     await raw.quit();
+    await dropRedisPrefix(REDIS_URL, `sess:test:${run}:`);
   });
 
   test('N saves in one turn go out as one pipeline, each acknowledged', async () => {

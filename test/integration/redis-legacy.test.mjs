@@ -15,6 +15,7 @@ import { RedisStore } from 'hotsession/redis';
 import { startHttp } from '../helpers/http-harness.mjs';
 import { Jar, request } from '../helpers/jar.mjs';
 import { backend, REDIS_URL } from '../helpers/backends.mjs';
+import { dropRedisPrefix } from '../helpers/cleanup.mjs';
 
 const skip = await backend('redis');
 const SECRET = 'the express-session secret';
@@ -63,6 +64,7 @@ describe('migration from express-session + connect-redis', { skip: skip?.reason 
     await store?.close();
     await ioredis?.quit();
     await nodeRedis?.quit();
+    await dropRedisPrefix(REDIS_URL, prefix);
   });
 
   const login = async (user) => {
