@@ -1,6 +1,7 @@
 // The published declarations, as a TypeScript user gets them: blank apps
 // install the packed tarball, then compile consumers (CommonJS .cts/.ts and
-// ESM .mts, module nodenext, strict, skipLibCheck off) and run them. One app
+// ESM .mts, module nodenext, strict, skipLibCheck off; the CommonJS one also
+// with moduleResolution node10) and run them. One app
 // has nothing but hotsession; the other also has uWebSockets.js and the
 // drivers, linked from this repository's install (uWS is not on npm).
 import { after, before, test } from 'node:test';
@@ -52,10 +53,14 @@ function app(name, links, files) {
   assert.equal(r.status, 0, r.out);
   linkFromRepo(dir, links);
   for (const f of files) fs.copyFileSync(path.join(TYPES, f), path.join(dir, f));
-  fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: COMPILER_OPTIONS, files }, null, 2));
-  const c = run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: dir });
-  assert.equal(c.status, 0, `tsc in ${name}:\n${c.out}`);
+  compile(dir, 'tsconfig.json', COMPILER_OPTIONS, files);
   return dir;
+}
+
+function compile(dir, name, compilerOptions, files) {
+  fs.writeFileSync(path.join(dir, name), JSON.stringify({ compilerOptions, files }, null, 2));
+  const c = run(process.execPath, [tsc, '-p', name], { cwd: dir });
+  assert.equal(c.status, 0, `tsc -p ${name} in ${path.basename(dir)}:\n${c.out}`);
 }
 
 function runOutput(dir, file) {
@@ -71,6 +76,9 @@ test('a strict app with nothing but hotsession (no uWebSockets.js, no driver) co
   assert.deepEqual(cjs, { format: 'cjs', native: true, typed: [false, false], n: 1, store: 'object' });
   const esm = runOutput(dir, 'bare.mjs');
   assert.deepEqual(esm, { format: 'esm', native: true, user: 'ada' });
+  // Older CommonJS setups (module commonjs, moduleResolution node10) ignore
+  // "exports": the subpaths' types come from "typesVersions" there.
+  compile(dir, 'tsconfig.node10.json', { ...COMPILER_OPTIONS, module: 'commonjs', moduleResolution: 'node10', outDir: 'out-node10' }, ['bare.cts']);
 });
 
 test('a strict app with uWebSockets.js and every driver compiles, the adapter typed with uWS\'s own types', { skip: unavailable ?? false }, () => {
