@@ -23,8 +23,9 @@ const required = process.env.HOTSESSION_REQUIRE_BACKENDS === '1';
 
 // What a skip for a missing backend says: the helpers' reasons ("redis not
 // reachable at ...", "memcached not installed", "FerretDB binary not found")
-// and the ad-hoc ones ("cluster did not start").
-const BACKEND_SKIP = /not reachable|not installed|not found|did not start|services\.sh|\b(redis|memcached|mongo\w*|ferretdb)\b.*\b(down|missing|unavailable|not)\b/i;
+// and the ad-hoc ones ("cluster did not start"). The native pass's own
+// backend is the addon: its suites skip with "native addon not loaded".
+const BACKEND_SKIP = /not reachable|not installed|not found|did not start|services\.sh|native addon not loaded|\b(redis|memcached|mongo\w*|ferretdb)\b.*\b(down|missing|unavailable|not)\b/i;
 
 function walk(dir) {
   const out = [];
