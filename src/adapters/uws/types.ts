@@ -23,9 +23,11 @@ export type RecognizedStringShape = string | ArrayBuffer | Uint8Array | Int8Arra
 export interface SocketContextShape {}
 
 /**
- * The part of uWS v20's `HttpResponse` that is the same in every v20 build:
- * what the adapter calls and what handlers commonly do. Members that only
- * some builds have are optional. A real uWS `HttpResponse` is assignable to it.
+ * uWS v20's `HttpResponse` as its builds declare it (checked against the
+ * installed one by test/types/uws-compat.ts): what the adapter calls and what
+ * handlers commonly do. Members that only some builds have are optional, and
+ * a return type that differs between builds is the loosest of them (`cork`),
+ * so that a real uWS `HttpResponse` is assignable to it.
  */
 export interface HttpResponseShape {
   writeStatus(status: RecognizedStringShape): HttpResponseShape;
