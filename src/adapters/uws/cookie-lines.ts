@@ -1,4 +1,4 @@
-import type { HttpRequest } from 'uWebSockets.js';
+import type { HttpRequest } from './types';
 import { MAX_CHUNKS, partName } from '../../stores/cookie/chunks';
 
 // A request may carry several Cookie lines (an HTTP/2 front end that forwards
