@@ -90,3 +90,85 @@ export function twoKbSession() {
 
 /** The 2 KB row's request: read `user`, write `lastSeen`. */
 export const ONE_KEY = { read: 'user', write: 'lastSeen', next: () => Date.now() };
+
+/** The store alone on v2 records: a get, then a fixed PATCH (no codec work). */
+export function fixedPatchStep(store, patchBytes, ttl) {
+  return async (id) => {
+    if ((await store.get(id)) === null) throw new Error('lost a record');
+    const outcome = await store.patch(id, patchBytes, ttl);
+    if (outcome !== 'ok') throw new Error(`patch answered ${JSON.stringify(outcome)}`);
+  };
+}
+
+/** A PATCH setting `key` to `value`, header zeroed (for fixedPatchStep). */
+export function patchOf(key, value) {
+  return new RecordWriter().begin(KIND_PATCH, 0, 0, 0, 0).set(key, encodeValue(key, value)).finish();
+}
+
+/**
+ * `conc` loops of `step(id)` over `ids` for `time` ms after a warm-up:
+ * steps/s, errors, and this process's CPU per step in µs; `serverCpuUs`
+ * (a function resolving to the server's CPU time so far, in µs, or null)
+ * adds the server's CPU per step.
+ */
+export async function measure(conc, ids, step, { time, warmMs = Math.min(300, time / 4), serverCpuUs = async () => null } = {}) {
+  let done = 0;
+  let errors = 0;
+  let lastError = null;
+  let stop = false;
+  const loop = async (id) => {
+    while (!stop) {
+      try {
+        await step(id);
+        done++;
+      } catch (err) {
+        errors++;
+        lastError = err;
+      }
+    }
+  };
+  const loops = ids.slice(0, conc).map(loop);
+  await new Promise((r) => setTimeout(r, warmMs));
+  done = 0;
+  errors = 0;
+  const server0 = await serverCpuUs();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, time));
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const counted = done;
+  const server1 = await serverCpuUs();
+  stop = true;
+  await Promise.all(loops);
+  return {
+    rate: counted / elapsed,
+    errors,
+    lastError,
+    cpuUs: counted ? (cpu.user + cpu.system) / counted : null,
+    serverUs: counted && server0 !== null && server1 !== null ? (server1 - server0) / counted : null,
+  };
+}
+
+/** "12,345 (8.1 / 3.2)": rate, then CPU µs per session of this process / the server. */
+export function cell(m) {
+  if (m === undefined) return 'n/a';
+  const us = (v) => (v === null || v === undefined ? 'n/a' : v.toFixed(1));
+  return `${Math.round(m.rate).toLocaleString('en-US')} (${us(m.cpuUs)} / ${us(m.serverUs)})`;
+}
+
+/** a's rate over b's, as "2.31x". */
+export const ratio = (a, b) => (a && b && a.rate > 0 && b.rate > 0 ? `${(a.rate / b.rate).toFixed(2)}x` : 'n/a');
+
+/** Best (highest rate) of `rounds` runs of each cell, interleaved so one busy moment does not sink one contender. */
+export async function bestOf(rounds, cells, verbose = false) {
+  const best = {};
+  for (let round = 0; round < rounds; round++) {
+    for (const [name, run] of Object.entries(cells)) {
+      const m = await run();
+      if (verbose) console.error(`  ${name} round ${round}: ${Math.round(m.rate)}/s, ${m.cpuUs?.toFixed(1)} µs CPU${m.errors ? `, ${m.errors} errors (${m.lastError?.message})` : ''}`);
+      if (best[name] === undefined || m.rate > best[name].rate) best[name] = m;
+    }
+  }
+  return best;
+}

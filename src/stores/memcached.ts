@@ -294,7 +294,8 @@ export class MemcachedStore implements SessionStore {
       decide: (value): Decision => {
         if (value === null) return { result: null };
         const h = held(value, this.#legacy, Date.now());
-        if (h === null || typeof h === 'object') return { result: null };
+        // held() judges a RECORD by its header; what a forward hands back must scan whole.
+        if (h === null || typeof h === 'object' || (h === 'record' && codec.scan(value) === null)) return { result: null };
         return { write: op.bytes!, stored: this.#decode(value) };
       },
     };
