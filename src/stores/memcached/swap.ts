@@ -58,6 +58,7 @@ export function swap(
   let attempt = 0;
 
   const fresh = (): void => {
+    if (!alive()) return;
     gets(client, op.key, (err, status, value, cas) => {
       if (err) return settle(err);
       if (status === STATUS_NOT_FOUND) return decide(null, 0n, false);

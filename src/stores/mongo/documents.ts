@@ -1,8 +1,8 @@
 import { codec } from '../../codec';
-import { KIND_FORWARD, KIND_RECORD } from '../../codec/layout';
+import { KIND_FORWARD } from '../../codec/layout';
 import { legacyData } from '../legacy-data';
 import type { DecodedRecord } from '../types';
-import { assemble } from './shape';
+import { assemble, isRecordDocument } from './shape';
 
 /**
  * The documents of a sessions collection. One collection may hold all of
@@ -71,18 +71,19 @@ export function isLive(doc: SessionDocument | null | undefined, now: number): do
 export type Held = 'record' | 'other' | { movedTo: string } | null;
 
 export function heldBy(doc: SessionDocument | null | undefined, legacy: boolean, now: number): Held {
+  if (!isLive(doc, now)) return null;
+  // A v2 document is judged by its header, without assembling the record (a patch never needs it).
+  if (doc.s !== undefined) return isRecordDocument(doc) && !((doc.hx as number) !== 0 && (doc.hx as number) <= now) ? 'record' : null;
   const r = fromDocument(doc, legacy, now);
   if (r === null) return null;
   if (!(r instanceof Uint8Array)) return r.expiresAt !== 0 && r.expiresAt <= now ? null : 'other';
-  if (doc!.s === undefined && doc!.fwd === undefined) {
+  if (doc.fwd === undefined) {
     const f = codec.unframe(r);
     return f === null || (f.expiresAt !== 0 && f.expiresAt <= now) ? null : 'other';
   }
   const v = codec.scan(r);
   if (v === null || (v.expiresAt !== 0 && v.expiresAt <= now)) return null;
-  if (v.kind === KIND_RECORD && doc!.s !== undefined) return 'record';
-  if (v.kind === KIND_FORWARD && v.target !== null) return { movedTo: v.target };
-  return null;
+  return v.kind === KIND_FORWARD && v.target !== null ? { movedTo: v.target } : null;
 }
 
 /**

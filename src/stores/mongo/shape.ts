@@ -50,6 +50,12 @@ function isHeader(hx: unknown, hc: unknown, ht: unknown): boolean {
   return time(hx) && time(hc) && typeof ht === 'number' && Number.isInteger(ht) && ht >= 0 && ht <= 0xffffffff;
 }
 
+/** True when a document's fields can make a v2 RECORD (see assemble), without making it. */
+export function isRecordDocument(doc: { hx?: unknown; hc?: unknown; ht?: unknown; s?: unknown }): boolean {
+  const s = doc.s;
+  return s !== null && typeof s === 'object' && !Array.isArray(s) && isHeader(doc.hx, doc.hc, doc.ht);
+}
+
 /**
  * The v2 RECORD a document's fields make, or null when they cannot be one
  * (no `s` object, a header that is not numbers in range). A field no key
@@ -57,9 +63,8 @@ function isHeader(hx: unknown, hc: unknown, ht: unknown): boolean {
  * was not written by this store, and the rest of the session still reads.
  */
 export function assemble(doc: { hx?: unknown; hc?: unknown; ht?: unknown; s?: unknown }): Buffer | null {
-  const s = doc.s;
-  if (s === null || typeof s !== 'object' || Array.isArray(s) || !isHeader(doc.hx, doc.hc, doc.ht)) return null;
-  const fields = s as Record<string, unknown>;
+  if (!isRecordDocument(doc)) return null;
+  const fields = doc.s as Record<string, unknown>;
   const keys: Buffer[] = [];
   const values: Uint8Array[] = [];
   let size = RECORD_HEADER;

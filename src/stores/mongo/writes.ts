@@ -50,16 +50,21 @@ export function isClear(p: Planned): boolean {
 }
 
 /**
- * The conditional update of a patch ('update' atomicity: the server's own
- * single-document atomicity decides). It matches only a live document:
- * without CLEAR a v2 one (`s` present: never a FORWARD marker nor an older
- * format), with CLEAR any but a FORWARD marker. No upsert: a destroyed or
- * expired session is never brought back.
+ * The filter of a write that must find a live session ('update' atomicity:
+ * the server's own single-document atomicity decides): `expires` ahead, the
+ * record header's expiry (`hx`, v2 documents) too, and never a FORWARD
+ * marker. `v2` also requires a v2 document (`s`): what a patch without
+ * CLEAR applies to.
  */
+function liveFilter(id: string, now: Date, v2: boolean): Record<string, unknown> {
+  const notExpired = { $or: [{ hx: { $exists: false } }, { hx: 0 }, { hx: { $gt: now.getTime() } }] };
+  return v2 ? { _id: id, expires: { $gt: now }, s: { $exists: true }, ...notExpired } : { _id: id, expires: { $gt: now }, fwd: { $exists: false }, ...notExpired };
+}
+
+/** A patch as one conditional update: no upsert, so a destroyed or expired session is never brought back. */
 function patchModel(p: Planned, now: Date): AnyBulkWriteOperation<SessionDocument> {
   const { op, view, expires } = p;
-  const filter = isClear(p) ? { _id: op.id, expires: { $gt: now }, fwd: { $exists: false } } : { _id: op.id, expires: { $gt: now }, s: { $exists: true } };
-  return { updateOne: { filter, update: patchUpdate(op.bytes!, view!, expires) as never } };
+  return { updateOne: { filter: liveFilter(op.id, now, !isClear(p)), update: patchUpdate(op.bytes!, view!, expires) as never } };
 }
 
 function model(p: Planned, now: Date): AnyBulkWriteOperation<SessionDocument> {
@@ -106,11 +111,17 @@ export async function bulk(ctx: WriteContext, planned: Planned[], results: unkno
   const patches = planned.filter((p) => p.op.kind === 'patch');
   if (planned.length === 1) {
     const m = model(planned[0]!, at);
-    if ('replaceOne' in m) await col.replaceOne(m.replaceOne.filter, m.replaceOne.replacement, { upsert: true });
-    else if ('updateOne' in m) {
-      const r = await col.updateOne(m.updateOne.filter, m.updateOne.update as never);
-      if (patches.length === 1 && r.matchedCount === 0) await settle(ctx, planned, [0], results, now, false);
-    } else if ('deleteOne' in m) await col.deleteOne(m.deleteOne.filter);
+    try {
+      if ('replaceOne' in m) await col.replaceOne(m.replaceOne.filter, m.replaceOne.replacement, { upsert: true });
+      else if ('updateOne' in m) {
+        const r = await col.updateOne(m.updateOne.filter, m.updateOne.update as never);
+        if (patches.length === 1 && r.matchedCount === 0) await settle(ctx, planned, [0], results, now, false);
+      } else if ('deleteOne' in m) await col.deleteOne(m.deleteOne.filter);
+    } catch (err) {
+      const code = (err as { code?: unknown } | null)?.code;
+      if (typeof code === 'number' && TOO_LARGE.has(code)) results[0] = refusal({ index: 0, code, errmsg: (err as Error).message });
+      else throw err;
+    }
     return;
   }
   try {
@@ -196,7 +207,7 @@ export async function forwards(ctx: WriteContext, planned: Planned[], results: u
   await Promise.all(planned.map(async (p, i) => {
     try {
       const before = await ctx.col.findOneAndReplace(
-        { _id: p.op.id, expires: { $gt: at }, fwd: { $exists: false } },
+        liveFilter(p.op.id, at, false),
         markerDocument(p),
         { returnDocument: 'before', promoteBuffers: true },
       );
