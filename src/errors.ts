@@ -34,6 +34,12 @@ export const codes = {
   ENCODE: 'HOTSESSION_ERR_ENCODE',
   /** The backend failed; `cause` holds the driver's error. */
   STORE: 'HOTSESSION_ERR_STORE',
+  /**
+   * A patch or forward kept losing the race for one session against writers
+   * in other processes (a memcached CAS mismatch, a held MongoDB lock) after
+   * the store's bounded retries; nothing of it was written.
+   */
+  CONFLICT: 'HOTSESSION_ERR_CONFLICT',
 } as const;
 
 /** Union of every error code. */

@@ -1,11 +1,17 @@
 import type { Client } from 'memjs';
+import { codec } from '../codec';
+import { FLAG_CLEAR, KIND_FORWARD, KIND_PATCH } from '../codec/layout';
 import { codes, HotsessionError, optionsError } from '../errors';
 import { batchLimits, ReadBatcher, WriteBatcher, type BatchOptions, type WriteOp } from './batcher';
 import { burst } from './memcached/burst';
+import { gets, STATUS_NOT_FOUND, STATUS_OK } from './memcached/cas';
 import { memcachedExpiry } from './memcached/expiry';
+import { held } from './memcached/held';
 import { decodeLegacy } from './memcached/legacy';
 import { ClientPool } from './memcached/pool';
-import type { DecodedRecord, SessionStore } from './types';
+import { swap, type Decision, type SwapOp } from './memcached/swap';
+import { Versions } from './memcached/versions';
+import type { DecodedRecord, PatchOutcome, SessionStore } from './types';
 
 export { memcachedExpiry, MAX_RELATIVE_SECONDS } from './memcached/expiry';
 
@@ -54,6 +60,23 @@ export interface MemcachedStoreOptions extends BatchOptions {
    */
   maxValueSize?: number;
   /**
+   * Largest record (bytes) the store writes: a `set`, a patch, or the record
+   * a patch would produce, larger than this fails with
+   * HOTSESSION_ERR_RECORD_TOO_LARGE and nothing of it is written. The core
+   * reads it as `store.maxRecordSize`. It cannot exceed what `maxValueSize`
+   * leaves for a record under this prefix and a generated 32-character id;
+   * lower it to cap sessions below memcached's item size.
+   * @default maxValueSize - prefix bytes - 32 - 64 (1,048,475 with the defaults)
+   */
+  maxRecordSize?: number;
+  /**
+   * How many ids keep the value and CAS of their last read, so the patch that
+   * follows a session's load is one compare-and-swap instead of a read and a
+   * swap. 0 turns it off (every patch reads first).
+   * @default 4096
+   */
+  casCache?: number;
+  /**
    * Send a failing server's keys to the next server for a while (memjs
    * failover). Off by default: sessions would then live on two servers and a
    * user could flip between two versions of one session.
@@ -64,6 +87,8 @@ export interface MemcachedStoreOptions extends BatchOptions {
 
 /** memcached's longest key, in bytes (binary protocol). */
 const MAX_KEY_BYTES = 250;
+/** Length of the ids the core generates (core/id.ts), for the default maxRecordSize. */
+const ID_LENGTH = 32;
 /**
  * Bytes memcached adds to each item besides key and value: its item header
  * (48), CAS (8), the key's terminator and the value's CRLF, rounded up.
@@ -90,6 +115,14 @@ function asError(err: unknown): Error {
  * multi-get). Records are stored as they are framed, with memcached's own
  * expiry set from the session's lifetime (rounded up to whole seconds).
  *
+ * Patches and forwards are compare-and-swaps (memcached/swap.ts): read the
+ * item with its CAS, apply the patch to the bytes, store them only if the
+ * CAS is unchanged, retry a bounded number of times with jitter when another
+ * process wrote in between. The CAS of each read is remembered (casCache),
+ * so the patch after a session's load usually costs one round trip. A swap
+ * never creates an item: a patch to a destroyed or expired session writes
+ * nothing.
+ *
  * A server that is down fails its requests at once (connection refused) or
  * after `timeout`; the store reconnects on the next request, so a restarted
  * memcached is used again without a restart of the app.
@@ -101,6 +134,8 @@ export class MemcachedStore implements SessionStore {
   readonly #ttl: number | undefined;
   readonly #legacy: boolean;
   readonly #maxValueSize: number;
+  readonly #maxRecordSize: number;
+  readonly #versions: Versions;
   readonly #timeout: number;
   readonly #writer: WriteBatcher;
   readonly #reader: ReadBatcher<Read>;
@@ -122,6 +157,15 @@ export class MemcachedStore implements SessionStore {
     this.#ttl = ttl;
     this.#legacy = options.legacy === 'read';
     this.#maxValueSize = maxValueSize;
+    // The largest record a generated id's item can hold; custom (longer) ids are checked per key as well.
+    const fits = maxValueSize - this.#prefixBytes - ID_LENGTH - ITEM_OVERHEAD;
+    const maxRecordSize = options.maxRecordSize ?? fits;
+    if (!Number.isInteger(maxRecordSize) || maxRecordSize < 64) throw optionsError('maxRecordSize must be an integer >= 64 (bytes)');
+    if (maxRecordSize > fits) throw optionsError(`maxRecordSize ${maxRecordSize} does not fit memcached items of maxValueSize ${maxValueSize} (at most ${fits} bytes with this prefix): raise maxValueSize (and memcached's -I) too`);
+    this.#maxRecordSize = maxRecordSize;
+    const casCache = options.casCache ?? 4096;
+    if (!Number.isInteger(casCache) || casCache < 0) throw optionsError('casCache must be a non-negative integer');
+    this.#versions = new Versions(casCache);
     this.#timeout = limits.timeout;
     this.#pool = new ClientPool({
       client: options.client,
@@ -139,6 +183,11 @@ export class MemcachedStore implements SessionStore {
     return this.#writer.pending;
   }
 
+  /** Largest record the store writes (see the option). */
+  get maxRecordSize(): number {
+    return this.#maxRecordSize;
+  }
+
   get(id: string): Read | null | Promise<Read | null> {
     if (this.#closed) return Promise.reject(new HotsessionError(codes.STORE_CLOSED, 'the store is closed'));
     // An id memcached cannot hold as a key was never stored: not found.
@@ -147,13 +196,34 @@ export class MemcachedStore implements SessionStore {
   }
 
   set(id: string, record: Uint8Array, ttlMs: number): Promise<void> {
-    const bad = this.#checkKey(id);
+    const bad = this.#checkKey(id) ?? this.#checkSize(id, record.byteLength);
     if (bad !== null) return Promise.reject(bad);
-    const size = record.byteLength + this.#prefixBytes + id.length + ITEM_OVERHEAD;
-    if (size > this.#maxValueSize) {
-      return Promise.reject(new HotsessionError(codes.RECORD_TOO_LARGE, `session record of ${record.byteLength} bytes does not fit memcached's item size limit (maxValueSize ${this.#maxValueSize})`));
-    }
     return this.#writer.set(id, record, this.#ttl ?? ttlMs);
+  }
+
+  /**
+   * Applies a PATCH to the live record under `id` by compare-and-swap (see
+   * the class comment). Resolves with the outcome (types.ts), or rejects with
+   * HOTSESSION_ERR_CONFLICT when other processes kept winning the swap.
+   */
+  patch(id: string, patch: Uint8Array, ttlMs: number): Promise<PatchOutcome> {
+    const v = codec.scan(patch);
+    if (v === null || v.kind !== KIND_PATCH) return Promise.reject(new HotsessionError(codes.ENCODE, 'MemcachedStore.patch needs a v2 PATCH (src/codec/layout.ts)'));
+    const bad = this.#checkKey(id) ?? this.#checkSize(id, patch.byteLength);
+    if (bad !== null) return Promise.reject(bad);
+    return this.#writer.patch(id, patch, this.#ttl ?? ttlMs);
+  }
+
+  /**
+   * Swaps the live record under `id` for a FORWARD `marker` that lives
+   * `graceMs`, and resolves with the record it replaced (as `get` gives it),
+   * or null when there was none (nothing written).
+   */
+  forward(id: string, marker: Uint8Array, graceMs: number): Promise<Read | null> {
+    const v = codec.scan(marker);
+    if (v === null || v.kind !== KIND_FORWARD) return Promise.reject(new HotsessionError(codes.ENCODE, 'MemcachedStore.forward needs a v2 FORWARD marker (src/codec/layout.ts)'));
+    if (!this.#keyFits(id)) return Promise.resolve(null);
+    return this.#writer.forward(id, marker, graceMs) as Promise<Read | null>;
   }
 
   touch(id: string, ttlMs: number): Promise<void> {
@@ -184,23 +254,76 @@ export class MemcachedStore implements SessionStore {
     return new HotsessionError(codes.OPTIONS, `session id must be 1..${MAX_KEY_BYTES - this.#prefixBytes} bytes to fit a memcached key`);
   }
 
+  /** A RECORD_TOO_LARGE error when `bytes` of record under `id` exceed maxRecordSize or memcached's item size. */
+  #checkSize(id: string, bytes: number): Error | null {
+    if (bytes > this.#maxRecordSize) {
+      return new HotsessionError(codes.RECORD_TOO_LARGE, `session record of ${bytes} bytes is larger than maxRecordSize (${this.#maxRecordSize})`);
+    }
+    if (bytes + this.#prefixBytes + Buffer.byteLength(id) + ITEM_OVERHEAD > this.#maxValueSize) {
+      return new HotsessionError(codes.RECORD_TOO_LARGE, `session record of ${bytes} bytes does not fit memcached's item size limit (maxValueSize ${this.#maxValueSize})`);
+    }
+    return null;
+  }
+
+  /** The swap a patch op makes (memcached/swap.ts). */
+  #patchOp(op: WriteOp, key: string, now: number): SwapOp {
+    const patch = op.bytes!;
+    const clear = (patch[3]! & FLAG_CLEAR) !== 0;
+    return {
+      key,
+      expiration: memcachedExpiry(op.ttlMs, now),
+      decide: (value): Decision => {
+        if (value === null) return { result: 'gone' };
+        const h = held(value, this.#legacy, Date.now());
+        if (h === null) return { result: 'gone' };
+        if (typeof h === 'object') return { result: h };
+        if (h === 'other' && !clear) return { result: 'stale' };
+        const next = codec.apply(h === 'record' ? value : null, patch);
+        if (next === null) return { result: 'gone' };
+        const bad = this.#checkSize(op.id, next.length);
+        return bad !== null ? { result: bad } : { write: next, stored: 'ok' };
+      },
+    };
+  }
+
+  /** The swap a forward op makes: a live session out, the marker in, for the grace period. */
+  #forwardOp(op: WriteOp, key: string, now: number): SwapOp {
+    return {
+      key,
+      expiration: memcachedExpiry(op.ttlMs, now),
+      decide: (value): Decision => {
+        if (value === null) return { result: null };
+        const h = held(value, this.#legacy, Date.now());
+        // held() judges a RECORD by its header; what a forward hands back must scan whole.
+        if (h === null || typeof h === 'object' || (h === 'record' && codec.scan(value) === null)) return { result: null };
+        return { write: op.bytes!, stored: this.#decode(value) };
+      },
+    };
+  }
+
   #flush(ops: WriteOp[]): Promise<unknown[]> {
     const client = this.#pool.next();
     const prefix = this.#prefix;
     const keys = ops.map((op) => prefix + op.id);
     const now = Date.now();
-    return burst(client, keys, this.#timeout, (i, done) => {
+    const versions = this.#versions;
+    return burst(client, keys, this.#timeout, (i, done, alive) => {
       const op = ops[i]!;
       const key = keys[i]!;
       // memjs reports "not found" for touch/delete as success=false: for a
       // session that is already gone that is the outcome asked for.
       const cb = (err: unknown): void => done(i, err ? asError(err) : undefined);
-      if (op.kind === 'set') {
+      if (op.kind === 'patch' || op.kind === 'forward') {
+        const swapOp = op.kind === 'patch' ? this.#patchOp(op, key, now) : this.#forwardOp(op, key, now);
+        swap(client, op.id, swapOp, versions.take(op.id), versions, alive, (r) => done(i, r instanceof Error ? asError(r) : r));
+      } else if (op.kind === 'set') {
+        versions.forget(op.id);
         const r = op.bytes!;
         client.set(key, Buffer.from(r.buffer, r.byteOffset, r.byteLength), { expires: memcachedExpiry(op.ttlMs, now) }, cb);
       } else if (op.kind === 'touch') {
         client.touch(key, memcachedExpiry(op.ttlMs, now), cb);
       } else {
+        versions.forget(op.id);
         client.delete(key, cb);
       }
     });
@@ -210,8 +333,16 @@ export class MemcachedStore implements SessionStore {
     const client = this.#pool.next();
     const prefix = this.#prefix;
     const keys = ids.map((id) => prefix + id);
+    const versions = this.#versions;
     return burst(client, keys, this.#timeout, (i, done) => {
-      client.get(keys[i]!, (err, value) => done(i, err ? asError(err) : this.#decode(value)));
+      // A get that also learns the item's CAS, for the patch that usually follows.
+      gets(client, keys[i]!, (err, status, value, cas) => {
+        if (err) return done(i, asError(err));
+        if (status === STATUS_NOT_FOUND || value === null) return done(i, null);
+        if (status !== STATUS_OK) return done(i, new HotsessionError(codes.STORE, `memcached answered status ${status} to a get`));
+        versions.remember(ids[i]!, value, cas);
+        done(i, this.#decode(value));
+      });
     }) as Promise<ReadonlyArray<Read | null | Error>>;
   }
 

@@ -1,11 +1,14 @@
 import type { Collection, MongoClient, MongoClientOptions } from 'mongodb';
+import { codec } from '../codec';
+import { KIND_FORWARD, KIND_PATCH } from '../codec/layout';
 import { codes, HotsessionError, optionsError } from '../errors';
 import { batchLimits, ReadBatcher, WriteBatcher, type BatchOptions, type WriteOp } from './batcher';
 import { fromDocument, MAX_RECORD_BYTES, type SessionDocument } from './mongo/documents';
 import { prepareExpiry, Sweeper, type AutoRemove } from './mongo/expiry';
 import { Lanes } from './mongo/lanes';
-import { writeBatch } from './mongo/writes';
-import type { DecodedRecord, SessionStore } from './types';
+import { lockedBatch, locksOf } from './mongo/locked';
+import { plan, writeBatch, type WriteContext } from './mongo/writes';
+import type { DecodedRecord, PatchOutcome, SessionStore } from './types';
 
 export type { AutoRemove } from './mongo/expiry';
 export { TTL_WARNING_CODE } from './mongo/expiry';
@@ -75,6 +78,32 @@ export interface MongoStoreOptions extends BatchOptions {
    * @default 'id' when the server reports itself as FerretDB (buildInfo), else 'in'
    */
   lookup?: 'in' | 'id';
+  /**
+   * How a patch, a forward (regenerate) and a touch are made atomic against
+   * other processes writing the same session:
+   * - 'update': the server's single-document atomicity. Each is one
+   *   conditional update (`$set`/`$unset` of the session's fields) that
+   *   matches only a live document; a turn's go out as one unordered
+   *   bulkWrite. What MongoDB gives.
+   * - 'lock': a lock document per session (in `<collection>.locks`) around a
+   *   read and a write by `_id`: three more round trips per batch, for
+   *   servers whose updates are not atomic (FerretDB v1 on SQLite, which
+   *   loses concurrent updates of one document; see mongo/locked.ts).
+   * @default 'lock' when the server reports itself as FerretDB (buildInfo), else 'update'
+   */
+  atomicity?: 'update' | 'lock';
+  /**
+   * Largest record (bytes) the store writes: a `set` or a patch larger than
+   * this fails with HOTSESSION_ERR_RECORD_TOO_LARGE before anything is sent
+   * (with 'lock' atomicity, also a patch whose resulting record would be).
+   * At most 16 MiB - 4 KiB (MongoDB's document limit). The default leaves
+   * room for the document's field names whatever the keys (an escaped name
+   * can be up to three times its key). With 'update' atomicity the record a
+   * patch makes is bounded by the server's 16 MB document limit, and refused
+   * as RECORD_TOO_LARGE past it.
+   * @default 8_388_608 (8 MiB)
+   */
+  maxRecordSize?: number;
 }
 
 type Loaded = Uint8Array | DecodedRecord;
@@ -86,16 +115,24 @@ type Loaded = Uint8Array | DecodedRecord;
  */
 const FERRET_CHUNK = 32;
 const FERRET_LANES = 1;
+/** A session lock's lease ('lock' atomicity), as a multiple of the store's timeout, and its floor. */
+const LEASE_TIMEOUTS = 5;
+const MIN_LEASE_MS = 5000;
 
 /**
- * Sessions in a MongoDB collection, one document per session:
- * `{ _id: id, expires: Date, record: BinData }`.
+ * Sessions in a MongoDB collection, one document per session, each
+ * top-level session key its own field (mongo/shape.ts):
+ * `{ _id: id, expires: Date, hx, hc, ht, s: { <key>: BinData, ... } }`.
  *
  * Writes of one event-loop turn go to the server as one unordered
- * bulkWrite (replaceOne upserts, `$set` of `expires` for touches,
- * deleteOne); reads of one turn as one `find` on `_id $in`, and reads of an
- * id already in flight share its round trip. Each caller's promise settles
- * with the batch that carried it; a write the server refused rejects alone.
+ * bulkWrite (replaceOne upserts for new sessions, `$set`/`$unset` of the
+ * changed keys for patches, `$set` of `expires` for touches, deleteOne);
+ * reads of one turn as one `find` on `_id $in`, and reads of an id already in
+ * flight share its round trip. Each caller's promise settles with the batch
+ * that carried it; a write the server refused rejects alone. Patches and
+ * touches match only a live document and never upsert, so a destroyed or
+ * expired session stays gone (see `atomicity` for servers whose updates
+ * are not atomic).
  *
  * Indexes are made on first use (the constructor never does I/O); call
  * `ready()` at startup to surface configuration errors early.
@@ -114,6 +151,10 @@ export class MongoStore implements SessionStore {
   /** Set when the server is FerretDB: writes then go one command at a time, in chunks. */
   #ferret = false;
   readonly #lanes: Lanes;
+  #atomicity: 'update' | 'lock' | undefined;
+  readonly #maxRecordSize: number;
+  readonly #leaseMs: number;
+  readonly #ctx: WriteContext;
   #setup: Promise<AutoRemove> | null = null;
   #active: AutoRemove | null = null;
   #sweeper: Sweeper | null = null;
@@ -129,6 +170,11 @@ export class MongoStore implements SessionStore {
     if (o.ttl !== undefined && (!Number.isFinite(o.ttl) || o.ttl <= 0)) throw optionsError('MongoStore ttl must be a positive number of ms');
     if (o.legacy !== undefined && o.legacy !== 'read') throw optionsError("MongoStore legacy must be 'read' or undefined");
     if (o.lookup !== undefined && o.lookup !== 'in' && o.lookup !== 'id') throw optionsError("MongoStore lookup must be 'in' or 'id'");
+    if (o.atomicity !== undefined && o.atomicity !== 'update' && o.atomicity !== 'lock') throw optionsError("MongoStore atomicity must be 'update' or 'lock'");
+    const maxRecordSize = o.maxRecordSize ?? 8 * 1024 * 1024;
+    if (!Number.isInteger(maxRecordSize) || maxRecordSize < 64 || maxRecordSize > MAX_RECORD_BYTES) {
+      throw optionsError(`MongoStore maxRecordSize must be an integer from 64 to ${MAX_RECORD_BYTES} (bytes)`);
+    }
     const dbName = o.dbName ?? 'hotsession';
     const collection = o.collection ?? 'sessions';
     if (typeof dbName !== 'string' || dbName.length === 0) throw optionsError('MongoStore dbName must be a non-empty string');
@@ -149,6 +195,16 @@ export class MongoStore implements SessionStore {
     this.#mode = mode;
     this.#every = every;
     this.#lookup = o.lookup;
+    this.#atomicity = o.atomicity;
+    this.#maxRecordSize = maxRecordSize;
+    this.#leaseMs = Math.max(LEASE_TIMEOUTS * limits.timeout, MIN_LEASE_MS);
+    this.#ctx = {
+      col: this.#col,
+      legacy: this.#legacy,
+      maxTtl: this.#maxTtl,
+      maxRecordSize,
+      read: (ids) => this.#readDocs(ids),
+    };
     this.#lanes = new Lanes(FERRET_LANES, limits.timeout);
     this.#writer = new WriteBatcher((ops) => this.#afterSetup(() => this.#write(ops)), limits);
     this.#reader = new ReadBatcher<Loaded>((ids) => this.#afterSetup(() => this.#fetch(ids)), limits);
@@ -169,6 +225,16 @@ export class MongoStore implements SessionStore {
     return this.#lookup ?? null;
   }
 
+  /** How patches are made atomic ('update' or 'lock'); null until set up when left to detection. */
+  get atomicity(): 'update' | 'lock' | null {
+    return this.#atomicity ?? null;
+  }
+
+  /** Largest record the store writes (see the option). */
+  get maxRecordSize(): number {
+    return this.#maxRecordSize;
+  }
+
   /** Creates the indexes now (otherwise done by the first operation). Rejects on a server or network error. */
   async ready(): Promise<void> {
     await this.#ensureSetup();
@@ -180,10 +246,32 @@ export class MongoStore implements SessionStore {
   }
 
   set(id: string, record: Uint8Array, ttlMs: number): Promise<void> {
-    if (record.byteLength > MAX_RECORD_BYTES) {
-      return Promise.reject(new HotsessionError(codes.RECORD_TOO_LARGE, `session record of ${record.byteLength} bytes exceeds MongoDB's document limit (${MAX_RECORD_BYTES} bytes for the record)`));
-    }
+    const bad = this.#checkSize(record.byteLength);
+    if (bad !== null) return Promise.reject(bad);
     return this.#writer.set(id, record, ttlMs);
+  }
+
+  /**
+   * Applies a PATCH to the live session document under `id` (see the class
+   * comment and `atomicity`); resolves with the outcome (types.ts).
+   */
+  patch(id: string, patch: Uint8Array, ttlMs: number): Promise<PatchOutcome> {
+    const v = codec.scan(patch);
+    if (v === null || v.kind !== KIND_PATCH) return Promise.reject(new HotsessionError(codes.ENCODE, 'MongoStore.patch needs a v2 PATCH (src/codec/layout.ts)'));
+    const bad = this.#checkSize(patch.byteLength);
+    if (bad !== null) return Promise.reject(bad);
+    return this.#writer.patch(id, patch, ttlMs);
+  }
+
+  /**
+   * Swaps the live session document under `id` for a FORWARD `marker` living
+   * `graceMs`, in one atomic step; resolves with the record it held (as
+   * `get` gives it), or null when there was none (nothing written).
+   */
+  forward(id: string, marker: Uint8Array, graceMs: number): Promise<Loaded | null> {
+    const v = codec.scan(marker);
+    if (v === null || v.kind !== KIND_FORWARD) return Promise.reject(new HotsessionError(codes.ENCODE, 'MongoStore.forward needs a v2 FORWARD marker (src/codec/layout.ts)'));
+    return this.#writer.forward(id, marker, graceMs) as Promise<Loaded | null>;
   }
 
   touch(id: string, ttlMs: number): Promise<void> {
@@ -194,9 +282,11 @@ export class MongoStore implements SessionStore {
     return this.#writer.destroy(id);
   }
 
-  /** Deletes expired documents now; resolves to how many went. Works in every autoRemove mode. */
+  /** Deletes expired documents (and session locks past their lease) now; resolves to how many sessions went. Works in every autoRemove mode. */
   async sweep(): Promise<number> {
-    const r = await this.#col.deleteMany({ expires: { $lte: new Date() } });
+    const now = new Date();
+    const r = await this.#col.deleteMany({ expires: { $lte: now } });
+    if (this.#atomicity === 'lock') await locksOf(this.#col).deleteMany({ until: { $lte: now } });
     return r.deletedCount;
   }
 
@@ -219,8 +309,10 @@ export class MongoStore implements SessionStore {
         ([active, ferret]) => {
           this.#ferret = ferret;
           this.#lookup ??= ferret ? 'id' : 'in';
+          this.#atomicity ??= ferret ? 'lock' : 'update';
           this.#active = active;
-          if (active === 'interval' && !this.#closed) this.#sweeper = new Sweeper(this.#col, this.#every);
+          const locks = this.#atomicity === 'lock' ? locksOf(this.#col) : null;
+          if (active === 'interval' && !this.#closed) this.#sweeper = new Sweeper(this.#col, this.#every, locks);
           return active;
         },
         (err: unknown) => {
@@ -247,13 +339,58 @@ export class MongoStore implements SessionStore {
    * therefore go FERRET_CHUNK ops per command, FERRET_LANES commands at a
    * time. MongoDB gets the whole batch as one bulkWrite, batches in parallel.
    */
-  async #write(ops: WriteOp[]): Promise<unknown[] | void> {
-    if (!this.#ferret) return writeBatch(this.#col, ops, this.#maxTtl);
+  async #write(ops: WriteOp[]): Promise<unknown[]> {
+    if (!this.#ferret) return this.#writeChunk(ops);
     const chunks: WriteOp[][] = [];
     for (let i = 0; i < ops.length; i += FERRET_CHUNK) chunks.push(ops.slice(i, i + FERRET_CHUNK));
-    const answers = await Promise.all(chunks.map((chunk) => this.#lanes.run(() => writeBatch(this.#col, chunk, this.#maxTtl))));
-    if (answers.every((a) => a === undefined)) return;
-    return answers.flatMap((a, i) => a ?? new Array<unknown>(chunks[i]!.length).fill(undefined));
+    const answers = await Promise.all(chunks.map((chunk) => this.#lanes.run(() => this.#writeChunk(chunk))));
+    return answers.flat();
+  }
+
+  /**
+   * One chunk of a batch. With 'lock' atomicity, new sessions and destroys
+   * go as one bulk first, then patches, forwards and touches under their
+   * session locks (mongo/locked.ts); one op per id, so the two never meet.
+   */
+  async #writeChunk(ops: WriteOp[]): Promise<unknown[]> {
+    if (this.#atomicity !== 'lock') return writeBatch(this.#ctx, ops);
+    const plain: number[] = [];
+    const locked: number[] = [];
+    ops.forEach((op, i) => (op.kind === 'set' || op.kind === 'destroy' ? plain : locked).push(i));
+    const results = new Array<unknown>(ops.length).fill(undefined);
+    if (plain.length > 0) {
+      const r = await writeBatch(this.#ctx, plain.map((i) => ops[i]!));
+      plain.forEach((i, k) => (results[i] = r[k]));
+    }
+    if (locked.length > 0) {
+      const planned = plan(locked.map((i) => ops[i]!), this.#maxTtl, Date.now());
+      let r: unknown[];
+      try {
+        r = await lockedBatch(this.#ctx, locksOf(this.#col), planned, this.#leaseMs);
+      } catch (err) {
+        r = new Array<unknown>(locked.length).fill(err);
+      }
+      locked.forEach((i, k) => (results[i] = r[k]));
+    }
+    return results;
+  }
+
+  #checkSize(bytes: number): HotsessionError | null {
+    if (bytes <= this.#maxRecordSize) return null;
+    return new HotsessionError(codes.RECORD_TOO_LARGE, `session record of ${bytes} bytes is larger than maxRecordSize (${this.#maxRecordSize})`);
+  }
+
+  /** Documents by id for the write paths' read-backs, the way reads go (one find, or one by _id each). */
+  async #readDocs(ids: string[]): Promise<Map<string, SessionDocument>> {
+    const opts = { promoteBuffers: true } as const;
+    const byId = new Map<string, SessionDocument>();
+    if (ids.length === 1 || this.#lookup === 'id') {
+      const docs = await Promise.all(ids.map((id) => this.#col.findOne({ _id: id }, opts)));
+      for (const d of docs) if (d !== null) byId.set(d._id, d);
+    } else {
+      for (const d of await this.#col.find({ _id: { $in: ids } }, opts).toArray()) byId.set(d._id, d);
+    }
+    return byId;
   }
 
   async #fetch(ids: string[]): Promise<Array<Loaded | null | Error>> {

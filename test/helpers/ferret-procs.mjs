@@ -78,6 +78,10 @@ export async function startFerret({ port } = {}) {
     port,
     url,
     dir,
+    /** The running server's pid (undefined while stopped). */
+    get pid() {
+      return child !== null && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
     /** Kills the server (SIGKILL: no graceful shutdown, like a crash). */
     async stop() {
       if (child === null || child.exitCode !== null || child.signalCode !== null) return;

@@ -113,3 +113,59 @@ function stoppedThreads(pid) {
   }
   return true;
 }
+
+/**
+ * A TCP proxy to the memcached on `port` that loses every compare-and-swap
+ * race on purpose: before it forwards a binary SET that carries a CAS, it
+ * rewrites that item (same value, through a client of its own), so the
+ * item's CAS has changed by the time the SET arrives. Everything else passes
+ * through unchanged. Returns { servers, thefts(), close() }.
+ */
+export async function startCasThief(port) {
+  const { default: memjs } = await import('memjs');
+  const thief = memjs.Client.create(`127.0.0.1:${port}`, { retries: 0, logger: { log() {} } });
+  let thefts = 0;
+  const sockets = new Set();
+  const server = net.createServer((client) => {
+    const up = net.connect({ host: '127.0.0.1', port });
+    sockets.add(client);
+    sockets.add(up);
+    up.on('data', (d) => client.write(d));
+    const end = () => { client.destroy(); up.destroy(); };
+    up.on('error', end);
+    client.on('error', end);
+    up.on('close', end);
+    client.on('close', end);
+    let buf = Buffer.alloc(0);
+    let chain = Promise.resolve();
+    client.on('data', (d) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 24 && buf.length >= 24 + buf.readUInt32BE(8)) {
+        const frame = buf.subarray(0, 24 + buf.readUInt32BE(8));
+        buf = buf.subarray(frame.length);
+        chain = chain.then(async () => {
+          if (frame[1] === 0x01 && frame.readBigUInt64BE(16) !== 0n) {
+            const extras = frame[4];
+            const key = frame.subarray(24 + extras, 24 + extras + frame.readUInt16BE(2)).toString();
+            const { value } = await thief.get(key);
+            if (value !== null) {
+              await thief.set(key, value, { expires: 60 });
+              thefts++;
+            }
+          }
+          up.write(frame);
+        });
+      }
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    servers: `127.0.0.1:${server.address().port}`,
+    thefts: () => thefts,
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+      thief.close();
+    },
+  };
+}

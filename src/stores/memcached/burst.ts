@@ -2,8 +2,12 @@ import type { Client, Server } from 'memjs';
 import type { Socket } from 'node:net';
 import { codes, HotsessionError } from '../../errors';
 
-/** Starts op `i` of a burst; the op reports through `done(i, result)` exactly once. */
-export type IssueOp = (i: number, done: (i: number, result: unknown) => void) => void;
+/**
+ * Starts op `i` of a burst; the op reports through `done(i, result)` once.
+ * `alive()` turns false when the burst settled (timed out): an op that
+ * issues several requests (a compare-and-swap retrying) stops there.
+ */
+export type IssueOp = (i: number, done: (i: number, result: unknown) => void, alive: () => boolean) => void;
 
 // memjs keeps its socket in a private field. Corking it while a burst is
 // written turns N request writes into one writev; without the field (another
@@ -54,9 +58,10 @@ export function burst(client: Client, keys: readonly string[], timeoutMs: number
       for (const server of late) server.error(err);
     }, timeoutMs);
 
+    const alive = (): boolean => !settled;
     const corked = cork(client);
     try {
-      for (let i = 0; i < n; i++) issue(i, done);
+      for (let i = 0; i < n; i++) issue(i, done, alive);
     } catch (err) {
       for (let i = 0; i < n; i++) done(i, err);
     } finally {

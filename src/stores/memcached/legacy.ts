@@ -1,3 +1,4 @@
+import { legacyData } from '../legacy-data';
 import type { DecodedRecord } from '../types';
 
 const OPEN_BRACE = 0x7b;
@@ -10,7 +11,9 @@ const OPEN_BRACE = 0x7b;
  * object gives null, so a corrupt legacy record is a fresh session, never an
  * error, and so is a record connect-memcached encrypted (its `secret` option
  * stores kruptein's `{"hmac","ct","iv",...}` JSON, which must not be mistaken
- * for session data).
+ * for session data). The data follows the one rule of every legacy reader
+ * (legacy-data.ts: no `__proto__` / `constructor` / `prototype` key at any
+ * depth, nothing nested deeper than a record value may be).
  */
 export function decodeLegacy(value: Uint8Array, now: number): DecodedRecord | null {
   if (value.length === 0 || value[0] !== OPEN_BRACE) return null;
@@ -23,18 +26,8 @@ export function decodeLegacy(value: Uint8Array, now: number): DecodedRecord | nu
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
   const cookie = (parsed as { cookie?: unknown }).cookie;
   if (cookie === null || typeof cookie !== 'object') return null;
-  const data: Record<string, unknown> = {};
-  let expiresAt = 0;
-  for (const [key, v] of Object.entries(parsed as Record<string, unknown>)) {
-    if (key === 'cookie') {
-      expiresAt = cookieExpiry(v);
-      continue;
-    }
-    // JSON.parse makes "__proto__" an own key; assigning it would replace the prototype.
-    if (key === '__proto__') continue;
-    data[key] = v;
-  }
-  return { data, expiresAt, createdAt: now };
+  const data = legacyData(parsed);
+  return data === null ? null : { data, expiresAt: cookieExpiry(cookie), createdAt: now };
 }
 
 function cookieExpiry(cookie: unknown): number {

@@ -1,6 +1,7 @@
 import { debuglog } from 'node:util';
 import type { Collection } from 'mongodb';
 import type { SessionDocument } from './documents';
+import type { LockDocument } from './locked';
 
 const debug = debuglog('hotsession');
 
@@ -68,14 +69,20 @@ export async function prepareExpiry(col: Collection<SessionDocument>, mode: Auto
   return 'interval';
 }
 
-/** Deletes expired documents every `every` ms on an unref'd timer; one sweep at a time. */
+/**
+ * Deletes expired documents every `every` ms on an unref'd timer; one sweep
+ * at a time. With `locks` (a store with 'lock' atomicity) it also deletes
+ * session locks past their lease, which a process that died left behind.
+ */
 export class Sweeper {
   readonly #col: Collection<SessionDocument>;
+  readonly #locks: Collection<LockDocument> | null;
   #timer: NodeJS.Timeout | null;
   #running = false;
 
-  constructor(col: Collection<SessionDocument>, every: number) {
+  constructor(col: Collection<SessionDocument>, every: number, locks: Collection<LockDocument> | null = null) {
     this.#col = col;
+    this.#locks = locks;
     this.#timer = setInterval(() => void this.sweep(), every);
     this.#timer.unref();
   }
@@ -85,7 +92,9 @@ export class Sweeper {
     if (this.#running) return 0;
     this.#running = true;
     try {
-      const r = await this.#col.deleteMany({ expires: { $lte: new Date() } });
+      const now = new Date();
+      const r = await this.#col.deleteMany({ expires: { $lte: now } });
+      if (this.#locks !== null) await this.#locks.deleteMany({ until: { $lte: now } });
       return r.deletedCount;
     } catch (err) {
       // The next tick tries again; reads never depend on the sweep.
