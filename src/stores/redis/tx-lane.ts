@@ -50,6 +50,15 @@ interface TxMulti {
   exec(): Promise<Array<[Error | null, unknown]> | null>;
 }
 
+/** ioredis' error for an EXEC Redis discarded (a queued command was refused), with the refusals. */
+interface ExecAbort extends Error {
+  previousErrors?: Error[];
+}
+
+function isExecAbort(err: unknown): err is ExecAbort {
+  return err instanceof Error && err.message.startsWith('EXECABORT');
+}
+
 interface Item {
   key: string;
   op: WriteOp;
@@ -135,6 +144,12 @@ export class TxLane {
     }
   }
 
+  async #split(items: Item[], tries: number): Promise<void> {
+    const half = items.length >> 1;
+    await this.#attempt(items.slice(0, half), tries - 1);
+    await this.#attempt(items.slice(half), tries - 1);
+  }
+
   async #attempt(items: Item[], tries: number): Promise<void> {
     let c: TxClient;
     try {
@@ -173,7 +188,15 @@ export class TxLane {
     try {
       replies = await m.exec();
     } catch (err) {
-      for (const it of items) it.done(err);
+      // EXECABORT: Redis refused a queued SET (OOM) and ran none. Which one is
+      // not said, so halve until each refused op fails alone, with its own error.
+      if (!isExecAbort(err)) for (const it of items) it.done(err);
+      else if (writing.length > 1) await this.#split(items, tries);
+      else {
+        // The others wrote nothing: what they found when read stands.
+        plans[writing[0]!]!.result = err.previousErrors?.[0] ?? err;
+        for (let j = 0; j < items.length; j++) items[j]!.done(plans[j]!.result);
+      }
       return;
     }
     if (replies === null) {
@@ -182,9 +205,7 @@ export class TxLane {
         const err = new HotsessionError(codes.STORE, `session records kept changing during ${TRIES} WATCH/MULTI rounds; nothing was written`);
         for (const it of items) it.done(err);
       } else if (items.length > 1) {
-        const half = items.length >> 1;
-        await this.#attempt(items.slice(0, half), tries - 1);
-        await this.#attempt(items.slice(half), tries - 1);
+        await this.#split(items, tries);
       } else {
         await this.#attempt(items, tries - 1);
       }
