@@ -41,9 +41,15 @@
  * would. Keys of one batch are distinct (the batcher sends one op per id
  * at a time), so the order does not matter otherwise.
  *
- * Cost on Redis: a patch scans the stored record entry by entry (about six
- * C calls per entry) and concatenates the kept runs of entries; a run of
- * untouched entries is copied as one substring.
+ * Cost on Redis (7.0, `INFO cpu` over 64-op calls): a patch is a GET, a
+ * walk over the stored record (two `string.byte` calls and one `string.sub`
+ * per entry, about 0.3-0.5 µs), the new record built from runs of untouched
+ * entries copied as one substring each, and a SET: about 6 µs for a 7-key,
+ * 320-byte record and 12 µs for a 13-key, 1.9 KB one, against about 2 and
+ * 4 µs for a bare GET + SET from a script. Tables are reused across the ops
+ * of one call (keys marked with a per-scan stamp instead of a fresh table
+ * per scan), and a key checked once (UTF-8, forbidden names) is not checked
+ * again in the same call: sessions of one app share their key names.
  */
 export const WRITE_SCRIPT = `local b, MAX = ARGV[1], tonumber(ARGV[2])
 local byte, sub, find, char, concat, floor = string.byte, string.sub, string.find, string.char, table.concat, math.floor
@@ -119,7 +125,7 @@ local function apply(cur, p)
     local kend = q + 2 + k1 * 256 + k2
     if kend + 3 > plen then return 4 end
     local key = sub(p, q + 2, kend - 1)
-    if named[key] == pst or not goodKey(key) then return 4 end
+    if named[key] == pst or (not known[key] and not goodKey(key)) then return 4 end
     named[key] = pst
     local v1, v2, v3, v4 = byte(p, kend, kend + 3)
     ps[j] = q
@@ -148,7 +154,7 @@ local function apply(cur, p)
       local kend = r + 2 + k1 * 256 + k2
       if kend + 3 > len then return 2 end
       local key = sub(cur, r + 2, kend - 1)
-      if seen[key] == rst or not goodKey(key) then return 2 end
+      if seen[key] == rst or (not known[key] and not goodKey(key)) then return 2 end
       seen[key] = rst
       local v1, v2, v3, v4 = byte(cur, kend, kend + 3)
       if v1 == 255 and v2 == 255 and v3 == 255 and v4 == 255 then return 2 end
