@@ -116,12 +116,12 @@ export interface RedisStoreOptions extends BatchOptions {
    */
   maxBatch?: number;
   /**
-   * Most operations at once, reads and writes alike, handed to the client
-   * and not yet answered by Redis (and, separately, most writes waiting in
-   * the store's queue). A command the store gave up on (`timeout`) still
-   * counts until the client settles it, so while Redis hangs (a network
-   * partition) memory stays bounded: past the cap, operations fail at once
-   * with HOTSESSION_ERR_QUEUE_FULL. See {@link RedisStore.pending}.
+   * Most operations at once, reads and writes alike: writes queued in the
+   * store plus operations handed to the client and not yet answered by
+   * Redis. A command the store gave up on (`timeout`) still counts until the
+   * client settles it, so while Redis hangs (a network partition) memory
+   * stays bounded: past the cap, operations fail at once with
+   * HOTSESSION_ERR_QUEUE_FULL. See {@link RedisStore.pending}.
    * @default 10_000
    */
   maxPending?: number;
@@ -232,23 +232,23 @@ export class RedisStore implements SessionStore {
   }
 
   /**
-   * Operations not finished yet: reads and writes handed to the client and
-   * not yet answered by Redis (even those the store already gave up on after
-   * `timeout`), plus writes waiting in the store's queue. Bounded by
-   * `maxPending` for each part.
+   * Operations not finished yet: writes waiting in the store's queue, plus
+   * reads and writes handed to the client and not yet answered by Redis
+   * (even those the store already gave up on after `timeout`). New
+   * operations are refused while it is at `maxPending`.
    */
   get pending(): number {
     return this.#out.count + this.#writes.queued;
   }
 
   get(id: string): Promise<Read | null> {
-    if (this.#out.full) return Promise.reject(this.#out.refusal('session read'));
+    if (this.#busy()) return Promise.reject(this.#out.refusal('session read'));
     return this.#reads.get(id);
   }
 
   set(id: string, record: Uint8Array, ttlMs: number): Promise<void> {
     if (record.byteLength > this.maxRecordSize) return Promise.reject(tooLarge('the session record', record.byteLength, this.maxRecordSize));
-    if (this.#out.full) return Promise.reject(this.#out.refusal('session write'));
+    if (this.#busy()) return Promise.reject(this.#out.refusal('session write'));
     this.#touches?.note(id, Date.now());
     return this.#writes.set(id, record, ttlMs);
   }
@@ -256,7 +256,7 @@ export class RedisStore implements SessionStore {
   patch(id: string, patch: Uint8Array, ttlMs: number): Promise<PatchOutcome> {
     if (patch.byteLength > this.maxRecordSize) return Promise.reject(tooLarge('the session patch', patch.byteLength, this.maxRecordSize));
     if (!isPatchHeader(patch)) return Promise.reject(malformedPatch());
-    if (this.#out.full) return Promise.reject(this.#out.refusal('session write'));
+    if (this.#busy()) return Promise.reject(this.#out.refusal('session write'));
     this.#touches?.note(id, Date.now());
     return this.#writes.patch(id, patch, ttlMs);
   }
@@ -265,13 +265,13 @@ export class RedisStore implements SessionStore {
     if (codec.scan(marker)?.kind !== KIND_FORWARD) {
       return Promise.reject(new HotsessionError(codes.ENCODE, 'forward needs a v2 FORWARD marker (src/codec/layout.ts)'));
     }
-    if (this.#out.full) return Promise.reject(this.#out.refusal('session write'));
+    if (this.#busy()) return Promise.reject(this.#out.refusal('session write'));
     this.#touches?.forget(id);
     return this.#writes.forward(id, marker, graceMs) as Promise<Read | null>;
   }
 
   touch(id: string, ttlMs: number): Promise<void> | undefined {
-    if (this.#out.full) return Promise.reject(this.#out.refusal('session write'));
+    if (this.#busy()) return Promise.reject(this.#out.refusal('session write'));
     const log = this.#touches;
     if (log === null) return this.#writes.touch(id, ttlMs);
     const now = Date.now();
@@ -285,7 +285,7 @@ export class RedisStore implements SessionStore {
   }
 
   destroy(id: string): Promise<void> {
-    if (this.#out.full) return Promise.reject(this.#out.refusal('session write'));
+    if (this.#busy()) return Promise.reject(this.#out.refusal('session write'));
     this.#touches?.forget(id);
     return this.#writes.destroy(id);
   }
@@ -297,6 +297,16 @@ export class RedisStore implements SessionStore {
     await this.#writes.close();
     await this.#path.close();
     if (this.#owned) await this.#c.quit().catch(() => undefined);
+  }
+
+  /**
+   * True when no new operation may start: what the client holds plus the
+   * writes queued to join it reach maxPending. Checked when an operation is
+   * made, so a refusal is immediate; the flush and fetch check the client
+   * alone again (reads of the same turn may have filled it meanwhile).
+   */
+  #busy(): boolean {
+    return this.#out.count + this.#writes.queued >= this.#out.max;
   }
 
   #flush(all: WriteOp[]): Promise<ReadonlyArray<unknown> | void> {

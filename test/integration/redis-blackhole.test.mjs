@@ -51,10 +51,12 @@ async function startProxy(port) {
   return {
     port: server.address().port,
     hole() {
+      if (holed) return;
       holed = true;
       for (const p of pairs) stall(p);
     },
     heal() {
+      if (!holed) return;
       holed = false;
       for (const p of pairs) flow(p);
     },
@@ -158,5 +160,34 @@ describe('RedisStore while Redis is black-holed', { skip: skip?.reason ?? false 
     assert.equal(await store.patch('s1', patch({ set: { back: true } }), 600_000), 'ok');
     assert.ok(keysOf(await store.get('s1')).includes('back'));
     assert.ok(Date.now() - t0 < 2000, `recovered in ${Date.now() - t0} ms`);
+  });
+
+  test('past the cap, only what does not fit is refused, at once', async () => {
+    const small = new RedisStore({ client, prefix: 'sess:hole:cap:', maxPending: 10, timeout: TIMEOUT });
+    await small.set('a', record({ a: 1 }), 60_000);
+    proxy.hole();
+    const settled = (p) => p.then(() => 'ok', (err) => err.code);
+    // 6 reads reach the client and hang there.
+    const hung = Array.from({ length: 6 }, (_, i) => settled(small.get(`r${i}`)));
+    await new Promise((r) => setImmediate(r));
+    assert.equal(small.pending, 6);
+    // A batch of 8 writes: 4 fit, 4 are refused without waiting for anything.
+    const t0 = performance.now();
+    const writes = Array.from({ length: 8 }, (_, i) => settled(small.patch(`w${i}`, patch({ set: { i } }), 60_000)));
+    const refused = await Promise.race([Promise.all(writes.slice(4)), sleep(TIMEOUT / 2).then(() => 'late')]);
+    assert.deepEqual(refused, Array(4).fill('HOTSESSION_ERR_QUEUE_FULL'), 'refused at once');
+    assert.ok(performance.now() - t0 < TIMEOUT / 2);
+    assert.equal(small.pending, 10);
+    // Reads too: none fits now.
+    assert.equal(await settled(small.get('more')), 'HOTSESSION_ERR_QUEUE_FULL');
+    assert.deepEqual(await Promise.all(writes.slice(0, 4)), Array(4).fill('HOTSESSION_ERR_STORE_TIMEOUT'));
+    assert.deepEqual(await Promise.all(hung), Array(6).fill('HOTSESSION_ERR_STORE_TIMEOUT'));
+    assert.equal(small.pending, 10, 'timed out, still held by the client');
+    proxy.heal();
+    const t1 = Date.now();
+    while (small.pending > 0 && Date.now() - t1 < 5000) await sleep(20);
+    assert.equal(small.pending, 0);
+    assert.equal(await small.patch('a', patch({ set: { b: 2 } }), 60_000), 'ok');
+    await small.close();
   });
 });

@@ -55,6 +55,8 @@ describe('RedisStore batches across cluster slots', { skip: reason || (startErro
   let client;
   before(async () => {
     client = clusterClient();
+    // The slot table is read below: wait until the client has loaded it.
+    await client.ping();
     store = new RedisStore({ client, prefix: `sess:test:${run}:x:` });
   });
   after(async () => {

@@ -116,6 +116,14 @@ for (const scripts of [true, false]) {
       assert.equal(other.value, 'gone', 'the other op of the batch has its own outcome');
       assert.deepEqual(await raw.getBuffer(key('grow')), before, 'nothing written');
       assert.equal(await store.patch('grow', patch({ set: { b: 'y'.repeat(900) } }), 60_000), 'ok', 'one that fits applies');
+      // A patch folded into a set still queued: the grown record is refused before it is sent.
+      const [set, folded] = await Promise.allSettled([
+        store.set('fold', record({ a: 'x'.repeat(3500) }), 60_000),
+        store.patch('fold', patch({ set: { b: 'y'.repeat(700) } }), 60_000),
+      ]);
+      assert.equal(set.reason?.code, 'HOTSESSION_ERR_RECORD_TOO_LARGE');
+      assert.equal(folded.reason?.code, 'HOTSESSION_ERR_RECORD_TOO_LARGE');
+      assert.equal(await raw.exists(key('fold')), 0);
       assert.equal(store.maxRecordSize, 4096);
       assert.equal(make().maxRecordSize, 1_048_576, 'default 1 MiB');
       for (const bad of [0, 1023, 1.5, 2 ** 30, '1mb']) assert.throws(() => make({ maxRecordSize: bad }), { code: 'HOTSESSION_ERR_OPTIONS' });

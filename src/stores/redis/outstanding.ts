@@ -19,14 +19,14 @@ export class Outstanding {
     this.#max = max;
   }
 
+  /** The cap. */
+  get max(): number {
+    return this.#max;
+  }
+
   /** Operations at the client now. */
   get count(): number {
     return this.#n;
-  }
-
-  /** True when no new operation may be handed to the client. */
-  get full(): boolean {
-    return this.#n >= this.#max;
   }
 
   /** How many more operations may be handed to the client now. */
