@@ -1,9 +1,9 @@
-import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { debuglog } from 'node:util';
 import { codec } from '../codec';
 import { FRAME_MAGIC, KIND_FORWARD, KIND_PATCH, RECORD_HEADER, RECORD_VERSION } from '../codec/layout';
 import { codes, HotsessionError, optionsError } from '../errors';
-import { batchLimits, ReadBatcher, WriteBatcher, type BatchOptions, type WriteOp } from './batcher';
+import { batchLimits, ReadBatcher, WriteBatcher, type WriteOp } from './batcher';
 import { isClientLike, isCluster, readBatch, type ClientLike } from './redis/client';
 import { decodeLegacy, maybeLegacy } from './redis/legacy';
 import { malformedPatch, tooLarge } from './redis/outcome';
@@ -12,6 +12,9 @@ import { canScript, ScriptWriter } from './redis/script';
 import { TouchLog } from './redis/touch-log';
 import { WritePath } from './redis/write-path';
 import type { DecodedRecord, PatchOutcome, SessionStore } from './types';
+import type { RedisConnectOptions, RedisStoreOptions } from './redis/options';
+
+export type { RedisConnectOptions, RedisStoreOptions } from './redis/options';
 
 export { keySlot } from './redis/slot';
 
@@ -41,108 +44,6 @@ type Read = Uint8Array | DecodedRecord;
 /** True when `b` starts like a v2 PATCH (the write script checks the rest, on Redis). */
 function isPatchHeader(b: Uint8Array): boolean {
   return b.length >= RECORD_HEADER && b[0] === FRAME_MAGIC && b[1] === RECORD_VERSION && b[2] === KIND_PATCH;
-}
-
-/**
- * Options of {@link RedisStore}.
- *
- * The store bounds every operation itself (`timeout`, `maxPending`), but
- * the client's own settings decide what happens to commands while Redis is
- * unreachable. For a service that should answer 503 quickly and recover on
- * its own, create the client with:
- *
- * ```js
- * new Redis(url, { maxRetriesPerRequest: 1 })        // queued commands fail after one reconnect attempt
- * new Redis(url, { enableOfflineQueue: false })      // commands fail at once while disconnected
- *                                                    // (then wait for 'ready' before serving)
- * ```
- *
- * With ioredis' defaults (20 retries, offline queue on) requests still fail
- * within `timeout`, but the commands stay queued in the client and may be
- * applied late when Redis returns. Either way ioredis reconnects by itself,
- * so the store works again without a restart. Listen for the client's
- * `error` events (ioredis prints them otherwise).
- */
-export interface RedisStoreOptions extends BatchOptions {
-  /** An ioredis `Redis` or `Cluster` instance. The store never closes a client it did not create. */
-  client: Redis | Cluster;
-  /**
-   * Key prefix. Use connect-redis' prefix (its default is the same) to read
-   * its records with `legacy: 'read'`. On a cluster, a hash tag in the
-   * prefix (`sess:{app}:`) puts every session in one slot, so the reads of a
-   * turn go as one MGET, at the price of one node holding every session.
-   * @default 'sess:'
-   */
-  prefix?: string;
-  /**
-   * Lifetime in ms Redis gives each record, overriding the one the session
-   * manager asks for (the cookie's maxAge or the manager's `ttl`).
-   * @default undefined (the manager's)
-   */
-  ttl?: number;
-  /**
-   * Skip a `touch` (rolling sessions) while this process extended the same
-   * session less than this many ms ago; a save counts as an extension.
-   * 0 sends every touch.
-   * @default 0
-   */
-  touchAfter?: number;
-  /**
-   * `'read'`: also read records connect-redis wrote (JSON) under the same
-   * prefix; they are replaced by a hotsession record at their next save.
-   * @default undefined (hotsession records only)
-   */
-  legacy?: 'read';
-  /**
-   * Apply writes with a small Lua script (see src/stores/redis/lua.ts). On a
-   * standalone server each write batch is one `EVALSHA` (SET PX / PEXPIRE /
-   * DEL / patch / forward per key, each with its own outcome); on a Cluster
-   * each patch and forward is an `EVALSHA` of its one key, sent with the
-   * batch's other commands.
-   *
-   * `false` (or a server where Lua is disabled or forbidden by ACLs: a
-   * refused script is detected, that batch resent, and scripts stay off)
-   * sends single commands, and applies patches and forwards as optimistic
-   * WATCH/MULTI/EXEC transactions on a second connection of the store's own:
-   * just as atomic (no lost update, no resurrection), at two round trips per
-   * batch instead of one and more CPU in this process.
-   * @default true
-   */
-  scripts?: boolean;
-  /**
-   * Largest batch (writes, or ids in one MGET); a batch that reaches it
-   * flushes at once.
-   * @default 64
-   */
-  maxBatch?: number;
-  /**
-   * Most operations at once, reads and writes alike: writes queued in the
-   * store plus operations handed to the client and not yet answered by
-   * Redis. A command the store gave up on (`timeout`) still counts until the
-   * client settles it, so while Redis hangs (a network partition) memory
-   * stays bounded: past the cap, operations fail at once with
-   * HOTSESSION_ERR_QUEUE_FULL. See {@link RedisStore.pending}.
-   * @default 10_000
-   */
-  maxPending?: number;
-  /**
-   * Largest record in bytes. A `set` or a `patch` larger than it fails with
-   * HOTSESSION_ERR_RECORD_TOO_LARGE before anything is sent, and so does a
-   * patch whose result on Redis would be larger (checked where the patch is
-   * applied: nothing is written). The session manager reads it to refuse
-   * such a save early.
-   * @default 1_048_576 (1 MiB)
-   */
-  maxRecordSize?: number;
-}
-
-/** Options of {@link RedisStore.connect}. */
-export interface RedisConnectOptions extends Omit<RedisStoreOptions, 'client'> {
-  /**
-   * ioredis options for the client the store creates.
-   * @default { maxRetriesPerRequest: 1 }
-   */
-  redis?: RedisOptions;
 }
 
 /**
@@ -271,11 +172,11 @@ export class RedisStore implements SessionStore {
   }
 
   touch(id: string, ttlMs: number): Promise<void> | undefined {
-    if (this.#busy()) return Promise.reject(this.#out.refusal('session write'));
     const log = this.#touches;
+    const now = log === null ? 0 : Date.now();
+    if (log !== null && log.fresh(id, now)) return undefined;
+    if (this.#busy()) return Promise.reject(this.#out.refusal('session write'));
     if (log === null) return this.#writes.touch(id, ttlMs);
-    const now = Date.now();
-    if (log.fresh(id, now)) return undefined;
     log.note(id, now);
     return this.#writes.touch(id, ttlMs).catch((err: unknown) => {
       // Not extended: let the next request try again.
@@ -312,17 +213,40 @@ export class RedisStore implements SessionStore {
   #flush(all: WriteOp[]): Promise<ReadonlyArray<unknown> | void> {
     const room = this.#out.room;
     if (room === 0) return Promise.reject(this.#out.refusal(`session write batch (${all.length} ops)`));
-    // Usually every op goes; past the cap, or for a record grown past
-    // maxRecordSize in the queue (a patch folded into a queued set), some fail here.
-    let ops = all;
+    const sent = this.#sendable(all, room);
+    const ops = sent === null ? all : sent.map((i) => all[i]!);
+    const done = ops.length === 0 ? Promise.resolve<ReadonlyArray<unknown> | void>(undefined) : this.#out.hold(ops.length, this.#send(ops));
+    if (sent === null) return done;
+    // Ops that did not go fail alone, once the others are answered (FlushWrites settles a batch as one).
+    const refused: unknown[] = all.map((op) => (this.#tooLarge(op) ? tooLarge('the session record', op.bytes!.byteLength, this.maxRecordSize) : this.#out.refusal('session write')));
+    return done.then((r) => {
+      sent.forEach((i, j) => { refused[i] = r ? r[j] : undefined; });
+      return refused;
+    });
+  }
+
+  /**
+   * Indexes of the ops that may go, or null when all may (the usual case):
+   * at most `room` (the client holds the rest of maxPending), and no whole
+   * record grown past maxRecordSize while queued (a patch folded into a set).
+   */
+  #sendable(all: readonly WriteOp[], room: number): number[] | null {
     let sent: number[] | null = null;
+    let n = 0;
     for (let i = 0; i < all.length; i++) {
-      const op = all[i]!;
-      const refused = i >= room || (op.kind === 'set' && op.bytes!.byteLength > this.maxRecordSize);
-      if (refused && sent === null) sent = Array.from({ length: i }, (_, k) => k);
-      else if (!refused && sent !== null) sent.push(i);
+      const go = n < room && !this.#tooLarge(all[i]!);
+      if (go) n++;
+      if (!go && sent === null) sent = Array.from({ length: i }, (_, k) => k);
+      else if (go && sent !== null) sent.push(i);
     }
-    if (sent !== null) ops = sent.map((i) => all[i]!);
+    return sent;
+  }
+
+  #tooLarge(op: WriteOp): boolean {
+    return op.kind === 'set' && op.bytes!.byteLength > this.maxRecordSize;
+  }
+
+  #send(ops: readonly WriteOp[]): Promise<ReadonlyArray<unknown> | void> {
     const n = ops.length;
     const keys = new Array<string>(n);
     const ttls = new Array<number>(n);
@@ -331,24 +255,13 @@ export class RedisStore implements SessionStore {
       const op = ops[i]!;
       keys[i] = this.#prefix + op.id;
       // PX takes a positive integer; a fraction or 0 would be a syntax error.
-      ttls[i] = op.kind === 'forward' ? Math.max(1, Math.ceil(op.ttlMs)) : this.#ttl ?? Math.max(1, Math.ceil(op.ttlMs));
+      // A forward's grace is the core's, never the store's `ttl`.
+      const ms = Math.max(1, Math.ceil(op.ttlMs));
       if (op.kind === 'forward') forwards = true;
+      ttls[i] = op.kind === 'forward' ? ms : this.#ttl ?? ms;
     }
-    let done = n === 0 ? Promise.resolve<ReadonlyArray<unknown> | void>(undefined) : this.#out.hold(n, this.#path.send(keys, ops, ttls));
-    if (forwards && this.#legacy) done = done.then((r) => this.#decodeForwards(ops, r));
-    if (sent === null) return done;
-    const picked = sent;
-    return done.then((r) => {
-      const out = new Array<unknown>(all.length);
-      for (let i = 0; i < all.length; i++) {
-        const op = all[i]!;
-        out[i] = op.kind === 'set' && op.bytes!.byteLength > this.maxRecordSize
-          ? tooLarge('the session record', op.bytes!.byteLength, this.maxRecordSize)
-          : this.#out.refusal('session write');
-      }
-      picked.forEach((i, j) => { out[i] = r ? r[j] : undefined; });
-      return out;
-    });
+    const done = this.#path.send(keys, ops, ttls);
+    return forwards && this.#legacy ? done.then((r) => this.#decodeForwards(ops, r)) : done;
   }
 
   /** A forward returns what the key held, read as `get` reads it. */
