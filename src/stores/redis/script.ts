@@ -13,8 +13,9 @@ export { WRITE_SCRIPT } from './lua';
  * Why: a batch of N single-key commands costs the client N command objects,
  * N encodings and N replies to parse; one script call costs one of each,
  * which roughly halves the client's CPU per saved session (at the price of
- * about 1 µs more of Redis' CPU per write: the script's own calls). Each key
- * still gets its own outcome (see lua.ts for the reply).
+ * about 1 µs more of Redis' CPU per plain write: the script's own calls; a
+ * patch costs Redis more, see lua.ts). Each key still gets its own outcome
+ * (see lua.ts for the reply).
  */
 
 /** SHA1 of {@link WRITE_SCRIPT}, the name EVALSHA runs it by. */
