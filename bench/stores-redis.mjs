@@ -1,16 +1,22 @@
-// Store-level Redis bench: sessions read + written per second (a get then
-// a set of a ~300-byte session record per session) through each store's own
-// API, at several concurrencies, on the same Redis in the same run:
-//   - hotsession RedisStore, batching on  (ioredis client): records are bytes;
-//     on a standalone server each write batch is one EVALSHA (the default)
-//   - the same with `scripts: false`: each write batch as corked single
-//     commands (SET PX / PEXPIRE / DEL), as on a cluster
-//   - the same, plus the core's codec work per session (unframe, msgpack
-//     decode, encode, frame), to compare like for like with connect-redis,
-//     whose store API parses and stringifies JSON itself
-//   - hotsession RedisStore, batching off (ioredis client)
-//   - connect-redis@9 (node-redis client, the only one it supports; callback API)
-// plus `redis-benchmark -P 16 -t get` as the ceiling (GET commands/s).
+// Store-level Redis bench: sessions read + written per second through each
+// store's own API, at several concurrencies, on the same Redis in the same run.
+// One step per session is a read then a write of the same id:
+//   - hotsession RedisStore, batching on (ioredis client): get + patch of a
+//     fixed one-key patch, the store alone; on a standalone server each write
+//     batch is one EVALSHA of the write script (the default)
+//   - the same with the core's codec work counted, like for like with
+//     connect-redis: get, scan the per-key record, decode the counter,
+//     encode it, build the patch, patch (nothing else of the session is
+//     decoded or re-encoded: that is what per-key records are for)
+//   - the same with `scripts: false`: single commands, patches as WATCH/MULTI
+//   - hotsession RedisStore, batching off
+//   - before per-key records: the whole v1 frame read, decoded, encoded and
+//     written back with set (what every commit cost until v2)
+//   - connect-redis@9 (node-redis client, the only one it supports; callback
+//     API), whose get/set parse and stringify JSON themselves
+// plus a "read one key, write one key of a 2 KB session" row (hotsession
+// per-key with codec vs connect-redis on the same data), and
+// `redis-benchmark -P 16 -t get` as the ceiling (GET commands/s).
 //   npm run bench:redis      (env: REDIS_URL, BENCH_TIME_MS=2000, BENCH_CONC=1,100,1000, BENCH_ROUNDS=3)
 // Not part of the tests. Absolute numbers depend on the machine; compare ratios.
 import assert from 'node:assert/strict';
@@ -18,12 +24,14 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import os from 'node:os';
-import { codecStep, connectStep, storeStep } from './lib/store-steps.mjs';
+import { codecStep, connectStep, patchStep, perKeyRecord, perKeyStep } from './lib/store-steps.mjs';
 
 const require = createRequire(import.meta.url);
 const { RedisStore } = require('../dist/stores/redis.js');
 const { codec, isNativeEnabled } = require('../dist/codec/index.js');
-const { encodeData, decodeData } = require('../dist/codec/msgpack.js');
+const { encodeData, decodeData, encodeValue, decodeValue } = require('../dist/codec/msgpack.js');
+const { RecordWriter, findKey } = require('../dist/codec/record.js');
+const { KIND_PATCH } = require('../dist/codec/layout.js');
 const { RedisStore: ConnectRedisStore } = require('connect-redis');
 const { createClient } = require('redis');
 const Redis = require('ioredis');
@@ -47,7 +55,18 @@ const data = {
   views: 0,
   note: 'x'.repeat(60),
 };
-const expressSession = () => ({ cookie: { originalMaxAge: TTL, expires: new Date(Date.now() + TTL).toISOString(), secure: false, httpOnly: true, path: '/', sameSite: 'lax' }, ...structuredClone(data) });
+// A larger session: about 2 KB in either format; a request reads `user` and bumps `views`.
+const data2k = {
+  ...data,
+  cart: Array.from({ length: 8 }, (_, i) => ({ sku: `SKU-${1000 + i}`, qty: i + 1, price: 1999 + i, title: `Item number ${i} with a name` })),
+  recent: Array.from({ length: 12 }, (_, i) => `/products/${20_000 + i}/some-product-slug`),
+  flash: [{ type: 'info', text: 'Your order was placed. A confirmation email is on its way.' }],
+  permissions: ['orders:read', 'orders:write', 'users:read', 'reports:read', 'billing:read'],
+  address: { line1: '12 Analytical Engine Road', city: 'London', postcode: 'NW1 6XE', country: 'GB' },
+  notes: 'n'.repeat(420),
+};
+const cookieOf = () => ({ originalMaxAge: TTL, expires: new Date(Date.now() + TTL).toISOString(), secure: false, httpOnly: true, path: '/', sameSite: 'lax' });
+const expressSession = (d = data) => ({ cookie: cookieOf(), ...structuredClone(d) });
 
 const ids = (prefix, n) => Array.from({ length: n }, (_, i) => `${prefix}${i.toString().padStart(6, '0')}${randomBytes(13).toString('base64url')}`.slice(0, 32));
 
@@ -121,6 +140,13 @@ function cpuBound(m, baseRate, cores, target) {
 const fmt = (n) => (n === null || n === undefined ? 'n/a' : Math.round(n).toLocaleString('en-US'));
 const x = (a, b) => (a && b ? `${(a / b).toFixed(2)}x` : 'n/a');
 
+/** The value of `key` in a v2 record (a check before timing, not part of any step). */
+function valueOf(rec, key) {
+  const v = codec.scan(rec);
+  const i = findKey(rec, v, key);
+  return decodeValue(rec, v.index[4 * i + 2], v.index[4 * i + 2] + v.index[4 * i + 3]);
+}
+
 async function main() {
   const maxConc = Math.max(...CONC);
   const ioredis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
@@ -132,31 +158,52 @@ async function main() {
   const node = createClient({ url: REDIS_URL });
   await node.connect();
 
-  const hotOn = new RedisStore({ client: ioredis, prefix: `bench:${run}:on:`, timeout: 10_000, maxPending: 100_000 });
-  const hotCmd = new RedisStore({ client: ioredis, prefix: `bench:${run}:on:`, timeout: 10_000, maxPending: 100_000, scripts: false });
-  const hotOff = new RedisStore({ client: ioredis, prefix: `bench:${run}:off:`, timeout: 10_000, batch: false, maxPending: 100_000 });
+  const limits = { timeout: 10_000, maxPending: 100_000 };
+  const hotOn = new RedisStore({ client: ioredis, prefix: `bench:${run}:on:`, ...limits });
+  const hotCmd = new RedisStore({ client: ioredis, prefix: `bench:${run}:on:`, ...limits, scripts: false });
+  const hotOff = new RedisStore({ client: ioredis, prefix: `bench:${run}:off:`, ...limits, batch: false });
+  const hotV1 = new RedisStore({ client: ioredis, prefix: `bench:${run}:v1:`, ...limits });
   const cr = new ConnectRedisStore({ client: node, prefix: `bench:${run}:cr:` });
 
   // Seed every id, and check each contender reads back what it wrote before timing anything.
   const hotIds = ids('h', maxConc);
   const crIds = ids('c', maxConc);
-  const rec = codec.frame(encodeData(data), 0, Date.now());
-  console.error(`hotsession record: ${rec.length} bytes; connect-redis record: ${JSON.stringify(expressSession()).length} bytes`);
-  await Promise.all(hotIds.flatMap((id) => [hotOn.set(id, rec, TTL), hotOff.set(id, rec, TTL)]));
-  await Promise.all(crIds.map((id) => new Promise((res, rej) => cr.set(id, expressSession(), (e) => (e ? rej(e) : res())))));
-  await codecStep(hotOn, TTL)(hotIds[0]);
-  assert.equal(decodeData(codec.unframe(await hotOn.get(hotIds[0])).body).views, 1);
+  const rec = perKeyRecord(data);
+  const rec2k = perKeyRecord(data2k);
+  const v1rec = codec.frame(encodeData(data), 0, Date.now());
+  const patch = new RecordWriter().begin(KIND_PATCH, 0, 0, Date.now(), 0).set('views', encodeValue('views', 1)).finish();
+  const json = JSON.stringify(expressSession()).length;
+  const json2k = JSON.stringify(expressSession(data2k)).length;
+  console.error(`hotsession record: ${rec.length} bytes (v1 frame ${v1rec.length}), 2 KB session ${rec2k.length}; connect-redis record: ${json} bytes, 2 KB session ${json2k}`);
+  const seed = (list, fn) => Promise.all(list.map(fn));
+  await seed(hotIds, (id) => Promise.all([hotOn.set(id, rec, TTL), hotOff.set(id, rec, TTL), hotV1.set(id, v1rec, TTL), hotOn.set(`2k${id}`, rec2k, TTL)]));
+  const crSet = (id, s) => new Promise((res, rej) => cr.set(id, s, (e) => (e ? rej(e) : res())));
+  const crGet = (id) => new Promise((res) => cr.get(id, (_, s) => res(s)));
+  await seed(crIds, (id) => Promise.all([crSet(id, expressSession()), crSet(`2k${id}`, expressSession(data2k))]));
+  await perKeyStep(hotOn, TTL)(hotIds[0]);
+  assert.equal(valueOf(await hotOn.get(hotIds[0]), 'views'), 1);
+  await perKeyStep(hotOn, TTL, { readKey: 'user' })(`2k${hotIds[0]}`);
+  assert.equal(valueOf(await hotOn.get(`2k${hotIds[0]}`), 'views'), 1);
+  assert.deepEqual(valueOf(await hotOn.get(`2k${hotIds[0]}`), 'cart'), data2k.cart, 'the rest of the session is untouched');
+  await codecStep(hotV1, TTL)(hotIds[0]);
+  assert.equal(decodeData(codec.unframe(await hotV1.get(hotIds[0])).body).views, 1);
   await connectStep(cr)(crIds[0]);
-  assert.equal((await new Promise((res) => cr.get(crIds[0], (_, s) => res(s)))).views, 1);
+  assert.equal((await crGet(crIds[0])).views, 1);
+  await connectStep(cr)(`2k${crIds[0]}`);
+  assert.equal((await crGet(`2k${crIds[0]}`)).views, 1);
+  const k2 = (list) => list.map((id) => `2k${id}`);
 
   const rows = [];
   for (const conc of CONC) {
     const cells = {
-      on: () => measure(conc, hotIds, storeStep(hotOn, rec, TTL)),
-      codecOn: () => measure(conc, hotIds, codecStep(hotOn, TTL)),
-      cmd: () => measure(conc, hotIds, storeStep(hotCmd, rec, TTL)),
-      off: () => measure(conc, hotIds, storeStep(hotOff, rec, TTL)),
+      on: () => measure(conc, hotIds, patchStep(hotOn, patch, TTL)),
+      codecOn: () => measure(conc, hotIds, perKeyStep(hotOn, TTL)),
+      cmd: () => measure(conc, hotIds, patchStep(hotCmd, patch, TTL)),
+      off: () => measure(conc, hotIds, patchStep(hotOff, patch, TTL)),
+      v1: () => measure(conc, hotIds, codecStep(hotV1, TTL)),
       c: () => measure(conc, crIds, connectStep(cr)),
+      hot2k: () => measure(conc, k2(hotIds), perKeyStep(hotOn, TTL, { readKey: 'user' })),
+      c2k: () => measure(conc, k2(crIds), connectStep(cr)),
     };
     const best = {};
     for (let round = 0; round < ROUNDS; round++) {
@@ -166,37 +213,49 @@ async function main() {
         if (best[name] === undefined || m.rate > best[name].rate) best[name] = m;
       }
     }
-    const { on, codecOn, cmd, off, c } = best;
-    rows.push({ conc, on, codecOn, cmd, off, c });
-    console.error(`c=${conc}: on ${fmt(on.rate)}/s, on+codec ${fmt(codecOn.rate)}/s, scripts off ${fmt(cmd.rate)}/s, off ${fmt(off.rate)}/s, connect-redis ${fmt(c.rate)}/s`);
+    rows.push({ conc, ...best });
+    const b = best;
+    console.error(`c=${conc}: on ${fmt(b.on.rate)}/s, on+codec ${fmt(b.codecOn.rate)}/s, scripts off ${fmt(b.cmd.rate)}/s, off ${fmt(b.off.rate)}/s, v1 ${fmt(b.v1.rate)}/s, connect-redis ${fmt(b.c.rate)}/s; 2 KB: ${fmt(b.hot2k.rate)}/s vs ${fmt(b.c2k.rate)}/s`);
   }
   const ceil = ceiling();
 
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
-  console.log(`\n## Redis store: sessions read + written per second (get + set of one ~300-byte record)\n`);
+  const cell = (m) => `${fmt(m.rate)} (${m.cpuUs.toFixed(1)} / ${m.redisUs === null ? 'n/a' : m.redisUs.toFixed(1)})`;
+  console.log(`\n## Redis store: sessions read + written per second (a get then a write of one ~300-byte session)\n`);
   console.log(`Node ${process.version}, ${cpu} x${os.cpus().length}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, codec: ${isNativeEnabled() ? 'native' : 'JS'}, best of ${ROUNDS} rounds of ${TIME} ms per cell, Redis ${REDIS_URL}`);
   console.log('hotsession on ioredis; connect-redis@9 on node-redis (the client each supports).\n');
   console.log('Rates in sessions/s; in brackets, CPU µs per session: this Node process / redis-server (they share the cores).');
-  console.log('"batch" sends each write batch as one EVALSHA (the default on a standalone server); "batch, scripts off" as single commands.\n');
-  console.log('| concurrency | hotsession batch | hotsession batch + codec | hotsession batch, scripts off | hotsession no batch | connect-redis (JSON incl.) | batch / connect-redis | batch+codec / connect-redis | scripts off / connect-redis | batch / no batch | batch key reads+writes/s vs ceiling |');
-  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  console.log('"batch" writes a one-key patch, each write batch one EVALSHA (the default on a standalone server); "scripts off" single commands and WATCH/MULTI;');
+  console.log('"+ codec" adds the core\'s work (scan the per-key record, decode the counter, encode it, build the patch), like connect-redis\'s JSON;');
+  console.log('"v1 + codec" is the whole-record path before per-key records (unframe, decode, encode, frame, set).\n');
+  console.log('| concurrency | hotsession batch | hotsession batch + codec | hotsession batch, scripts off | hotsession no batch | v1 whole record + codec | connect-redis (JSON incl.) | batch / connect-redis | batch+codec / connect-redis | scripts off / connect-redis | v1+codec / connect-redis | batch / no batch | batch key reads+writes/s vs ceiling |');
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) {
-    const errs = r.on.errors + r.codecOn.errors + r.cmd.errors + r.off.errors + r.c.errors;
+    const errs = r.on.errors + r.codecOn.errors + r.cmd.errors + r.off.errors + r.v1.errors + r.c.errors;
     // A session is two key operations (a read and a write, whatever commands carry them); the ceiling counts GETs.
     const pct = ceil ? `${((2 * r.on.rate / ceil) * 100).toFixed(0)}%` : 'n/a';
-    const cell = (m) => `${fmt(m.rate)} (${m.cpuUs.toFixed(1)} / ${m.redisUs === null ? 'n/a' : m.redisUs.toFixed(1)})`;
-    console.log(`| ${r.conc} | ${cell(r.on)} | ${cell(r.codecOn)} | ${cell(r.cmd)} | ${cell(r.off)} | ${cell(r.c)} | ${x(r.on.rate, r.c.rate)} | ${x(r.codecOn.rate, r.c.rate)} | ${x(r.cmd.rate, r.c.rate)} | ${x(r.on.rate, r.off.rate)} | ${pct}${errs ? ` (${errs} errors)` : ''} |`);
+    console.log(`| ${r.conc} | ${cell(r.on)} | ${cell(r.codecOn)} | ${cell(r.cmd)} | ${cell(r.off)} | ${cell(r.v1)} | ${cell(r.c)} | ${x(r.on.rate, r.c.rate)} | ${x(r.codecOn.rate, r.c.rate)} | ${x(r.cmd.rate, r.c.rate)} | ${x(r.v1.rate, r.c.rate)} | ${x(r.on.rate, r.off.rate)} | ${pct}${errs ? ` (${errs} errors)` : ''} |`);
+  }
+  console.log(`\n## Read one key, write one key of a 2 KB session (hotsession ${rec2k.length} B per-key record, connect-redis ${json2k} B JSON)\n`);
+  console.log('hotsession: get, scan, decode `user`, decode + encode `views`, patch; connect-redis: get (JSON.parse of all of it), views++, set (JSON.stringify of all of it).\n');
+  console.log('| concurrency | hotsession batch + codec | connect-redis (JSON incl.) | hotsession / connect-redis |');
+  console.log('|---:|---:|---:|---:|');
+  for (const r of rows) {
+    const errs = r.hot2k.errors + r.c2k.errors;
+    console.log(`| ${r.conc} | ${cell(r.hot2k)} | ${cell(r.c2k)} | ${x(r.hot2k.rate, r.c2k.rate)}${errs ? ` (${errs} errors)` : ''} |`);
   }
   console.log(`\nCeiling: redis-benchmark -P 16 -t get -q: ${ceil === null ? 'n/a (redis-benchmark not found)' : `${fmt(ceil)} GET/s`}`);
-  console.log(`\nCPU bound (this process and redis-server share ${os.cpus().length} cores; the rate cannot exceed cores / CPU per session, even if neither ever waited for the other):`);
-  for (const r of rows) console.log(`- c=${r.conc}: ${cpuBound(r.on, r.c.rate, os.cpus().length, 3)}`);
+  console.log(`\nCPU bound of "batch + codec" (this process and redis-server share ${os.cpus().length} cores; the rate cannot exceed cores / CPU per session, even if neither ever waited for the other):`);
+  for (const r of rows) console.log(`- c=${r.conc}: ${cpuBound(r.codecOn, r.c.rate, os.cpus().length, r.conc >= 1000 ? 3 : 2)}`);
+  for (const r of rows) console.log(`- 2 KB, c=${r.conc}: ${cpuBound(r.hot2k, r.c2k.rate, os.cpus().length, 3)}`);
 
   // Leave nothing behind.
-  const keys = [...hotIds.map((id) => `bench:${run}:on:${id}`), ...hotIds.map((id) => `bench:${run}:off:${id}`), ...crIds.map((id) => `bench:${run}:cr:${id}`)];
+  const keys = [
+    ...hotIds.flatMap((id) => [`bench:${run}:on:${id}`, `bench:${run}:on:2k${id}`, `bench:${run}:off:${id}`, `bench:${run}:v1:${id}`]),
+    ...crIds.flatMap((id) => [`bench:${run}:cr:${id}`, `bench:${run}:cr:2k${id}`]),
+  ];
   for (let i = 0; i < keys.length; i += 500) await ioredis.del(...keys.slice(i, i + 500));
-  await hotOn.close();
-  await hotCmd.close();
-  await hotOff.close();
+  for (const s of [hotOn, hotCmd, hotOff, hotV1]) await s.close();
   await ioredis.quit();
   await node.quit();
 }

@@ -37,3 +37,51 @@ export function connectStep(store) {
     await set(id, s);
   };
 }
+
+const { findKey, RecordWriter } = require('../../dist/codec/record.js');
+const { KIND_PATCH, KIND_RECORD } = require('../../dist/codec/layout.js');
+const { encodeValue, decodeValue } = require('../../dist/codec/msgpack.js');
+
+/** A v2 record of `data` (each top-level key its own entry), as the core writes a new session. */
+export function perKeyRecord(data, createdAt = Date.now(), tag = 0) {
+  const w = new RecordWriter().begin(KIND_RECORD, 0, 0, createdAt, tag);
+  for (const [k, v] of Object.entries(data)) w.set(k, encodeValue(k, v));
+  return w.finish();
+}
+
+/** A hotsession store moving a fixed patch: get then patch, the store alone (no codec work). */
+export function patchStep(store, patch, ttl) {
+  return async (id) => {
+    const got = await store.get(id);
+    if (got === null) throw new Error('lost a record');
+    const outcome = await store.patch(id, patch, ttl);
+    if (outcome !== 'ok') throw new Error(`patch: ${JSON.stringify(outcome)}`);
+  };
+}
+
+function valueAt(rec, view, key) {
+  const i = findKey(rec, view, key);
+  if (i === -1) throw new Error(`no key ${key}`);
+  const at = view.index[4 * i + 2];
+  return decodeValue(rec, at, at + view.index[4 * i + 3]);
+}
+
+/**
+ * A hotsession store plus the core's per-key codec work, like for like with
+ * JSON stores: get, scan the record, decode the key(s) the request reads
+ * (`readKey`, then the counter `writeKey`), encode the new value, build the
+ * patch and send it. Nothing else of the session is decoded or re-encoded.
+ */
+export function perKeyStep(store, ttl, { readKey = null, writeKey = 'views' } = {}) {
+  const w = new RecordWriter();
+  return async (id) => {
+    const rec = await store.get(id);
+    const view = rec && codec.scan(rec);
+    if (!view || view.kind !== KIND_RECORD) throw new Error('lost a record');
+    if (readKey !== null && valueAt(rec, view, readKey) === undefined) throw new Error(`${readKey} is undefined`);
+    const n = valueAt(rec, view, writeKey);
+    const patch = w.begin(KIND_PATCH, 0, view.expiresAt, view.createdAt, view.nameTag).set(writeKey, encodeValue(writeKey, n + 1)).finish();
+    const outcome = await store.patch(id, patch, ttl);
+    if (outcome !== 'ok') throw new Error(`patch: ${JSON.stringify(outcome)}`);
+  };
+}

@@ -133,6 +133,11 @@ export class WriteBatcher {
     return this.#queue.size + this.#held.size + this.#inFlight;
   }
 
+  /** Writes waiting or held, not yet handed to the backend (coalesced writes count once). */
+  get queued(): number {
+    return this.#queue.size + this.#held.size;
+  }
+
   /** A whole record, unconditionally. */
   set(id: string, record: Uint8Array, ttlMs: number): Promise<void> {
     return this.#enqueue({ kind: 'set', id, bytes: record, ttlMs }) as Promise<void>;

@@ -1,12 +1,20 @@
-import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { debuglog } from 'node:util';
+import { codec } from '../codec';
+import { FRAME_MAGIC, KIND_FORWARD, KIND_PATCH, RECORD_HEADER, RECORD_VERSION } from '../codec/layout';
 import { codes, HotsessionError, optionsError } from '../errors';
-import { ReadBatcher, WriteBatcher, type BatchOptions, type WriteOp } from './batcher';
-import { isClientLike, isCluster, readBatch, writeBatch, type ClientLike } from './redis/client';
+import { batchLimits, ReadBatcher, WriteBatcher, type WriteOp } from './batcher';
+import { isClientLike, isCluster, readBatch, type ClientLike } from './redis/client';
 import { decodeLegacy, maybeLegacy } from './redis/legacy';
-import { canScript, isScriptRefused, ScriptWriter } from './redis/script';
+import { malformedPatch, tooLarge } from './redis/outcome';
+import { Outstanding } from './redis/outstanding';
+import { canScript, ScriptWriter } from './redis/script';
 import { TouchLog } from './redis/touch-log';
-import type { DecodedRecord, SessionStore } from './types';
+import { WritePath } from './redis/write-path';
+import type { DecodedRecord, PatchOutcome, SessionStore } from './types';
+import type { RedisConnectOptions, RedisStoreOptions } from './redis/options';
+
+export type { RedisConnectOptions, RedisStoreOptions } from './redis/options';
 
 export { keySlot } from './redis/slot';
 
@@ -28,107 +36,40 @@ const REDIS_MAX_BATCH = 64;
 /** Most ids whose last touch time is remembered for `touchAfter`. */
 const TOUCH_LOG_MAX = 100_000;
 
-/**
- * Options of {@link RedisStore}.
- *
- * The store bounds every operation itself (`timeout`), but the client's own
- * settings decide what happens to commands while Redis is unreachable. For a
- * service that should answer 503 quickly and recover on its own, create the
- * client with:
- *
- * ```js
- * new Redis(url, { maxRetriesPerRequest: 1 })        // queued commands fail after one reconnect attempt
- * new Redis(url, { enableOfflineQueue: false })      // commands fail at once while disconnected
- *                                                    // (then wait for 'ready' before serving)
- * ```
- *
- * With ioredis' defaults (20 retries, offline queue on) requests still fail
- * within `timeout`, but the commands stay queued in the client and may be
- * applied late when Redis returns. Either way ioredis reconnects by itself,
- * so the store works again without a restart. Listen for the client's
- * `error` events (ioredis prints them otherwise).
- */
-export interface RedisStoreOptions extends BatchOptions {
-  /** An ioredis `Redis` or `Cluster` instance. The store never closes a client it did not create. */
-  client: Redis | Cluster;
-  /**
-   * Key prefix. Use connect-redis' prefix (its default is the same) to read
-   * its records with `legacy: 'read'`. On a cluster, a hash tag in the
-   * prefix (`sess:{app}:`) puts every session in one slot, so the reads of a
-   * turn go as one MGET, at the price of one node holding every session.
-   * @default 'sess:'
-   */
-  prefix?: string;
-  /**
-   * Lifetime in ms Redis gives each record, overriding the one the session
-   * manager asks for (the cookie's maxAge or the manager's `ttl`).
-   * @default undefined (the manager's)
-   */
-  ttl?: number;
-  /**
-   * Skip a `touch` (rolling sessions) while this process extended the same
-   * session less than this many ms ago; a save counts as an extension.
-   * 0 sends every touch.
-   * @default 0
-   */
-  touchAfter?: number;
-  /**
-   * `'read'`: also read records connect-redis wrote (JSON) under the same
-   * prefix; they are rewritten in hotsession's format at their next save.
-   * @default undefined (frames only)
-   */
-  legacy?: 'read';
-  /**
-   * Standalone Redis: send each write batch as one `EVALSHA` of a small Lua
-   * script (SET PX / PEXPIRE / DEL per key, each with its own outcome)
-   * instead of one command per write. This takes this process' CPU per
-   * session (get + set) from about 10 to about 5-6 µs, but Redis' from
-   * about 2.5 to about 3.5 µs (the script's own calls): keep it where the
-   * app's CPU is what runs out, and consider `false` where one Redis serves
-   * so many app processes that its single core is the limit.
-   *
-   * `false` also suits servers where Lua is disabled or forbidden by ACLs
-   * (a refused script is detected anyway: that batch is resent as single
-   * commands, and scripts stay off). Ignored on a Cluster, where a script's
-   * keys would have to share a slot: there, batches are always single
-   * commands, one socket write per node.
-   * @default true
-   */
-  scripts?: boolean;
-  /**
-   * Largest batch (writes, or ids in one MGET); a batch that reaches it
-   * flushes at once.
-   * @default 64
-   */
-  maxBatch?: number;
-}
+/** Largest record Redis can hold (its proto-max-bulk-len default): the cap on `maxRecordSize`. */
+const REDIS_MAX_BULK = 512 * 1024 * 1024;
 
-/** Options of {@link RedisStore.connect}. */
-export interface RedisConnectOptions extends Omit<RedisStoreOptions, 'client'> {
-  /**
-   * ioredis options for the client the store creates.
-   * @default { maxRetriesPerRequest: 1 }
-   */
-  redis?: RedisOptions;
+type Read = Uint8Array | DecodedRecord;
+
+/** True when `b` starts like a v2 PATCH (the write script checks the rest, on Redis). */
+function isPatchHeader(b: Uint8Array): boolean {
+  return b.length >= RECORD_HEADER && b[0] === FRAME_MAGIC && b[1] === RECORD_VERSION && b[2] === KIND_PATCH;
 }
 
 /**
  * Sessions in Redis (standalone or Cluster) through an ioredis client.
  *
+ * Each session is one string key holding its per-key record (v2,
+ * src/codec/layout.ts). A commit's patch is applied on Redis by a script,
+ * atomically, to the record as it is then, so concurrent requests that
+ * change different keys all keep their changes; a patch never recreates a
+ * destroyed or expired session, and never writes over a FORWARD marker.
+ *
  * Writes of one event-loop turn go out together, in batches of up to
- * `maxBatch`: on a standalone server each batch as
- * one `EVALSHA` of a script applying `SET key value PX ttl` / `PEXPIRE` /
- * `DEL` per key (see `scripts`), otherwise as single-key commands in one
- * socket write (one write per node on a cluster, where every command holds
- * one key so no CROSSSLOT error can occur). Each `set` settles when Redis
- * acknowledged its own write, and a write Redis refused fails only its save.
- * Reads of one turn go out as one `MGET` per `maxBatch` ids (per slot on a cluster), and
- * concurrent reads of one id share a round trip. Values are the core's
- * framed records, stored and read as binary Buffers.
+ * `maxBatch`: on a standalone server each batch as one `EVALSHA` (see
+ * `scripts`), otherwise as single-key commands in one socket write (one
+ * write per node on a cluster, where every command holds one key so no
+ * CROSSSLOT error can occur). Each write settles when Redis acknowledged its
+ * own op, and an op Redis refused fails only its save. Reads of one turn go
+ * out as one `MGET` per `maxBatch` ids (per slot on a cluster), and
+ * concurrent reads of one id share a round trip. Values are stored and read
+ * as binary Buffers.
  */
 export class RedisStore implements SessionStore {
   /** The client commands go to. */
   readonly client: Redis | Cluster;
+  /** Largest record in bytes this store writes (see {@link RedisStoreOptions.maxRecordSize}). */
+  readonly maxRecordSize: number;
   readonly #c: ClientLike;
   readonly #cluster: boolean;
   readonly #prefix: string;
@@ -137,30 +78,36 @@ export class RedisStore implements SessionStore {
   readonly #legacy: boolean;
   readonly #owned: boolean;
   readonly #writes: WriteBatcher;
-  readonly #reads: ReadBatcher<Uint8Array | DecodedRecord>;
-  /** Null on a cluster, with `scripts: false`, or once the server refused scripts. */
-  #script: ScriptWriter | null;
+  readonly #reads: ReadBatcher<Read>;
+  readonly #path: WritePath;
+  readonly #out: Outstanding;
   #closed = false;
 
   constructor(options: RedisStoreOptions) {
     if (options === null || typeof options !== 'object') throw optionsError('RedisStore needs options with a client');
-    const { client, prefix = 'sess:', ttl, touchAfter = 0, legacy, scripts = true } = options;
+    const { client, prefix = 'sess:', ttl, touchAfter = 0, legacy, scripts = true, maxRecordSize = 1_048_576 } = options;
     if (!isClientLike(client)) throw optionsError('RedisStore client must be an ioredis Redis or Cluster instance');
     if (typeof prefix !== 'string') throw optionsError('RedisStore prefix must be a string');
     if (ttl !== undefined && (!Number.isFinite(ttl) || ttl <= 0)) throw optionsError('RedisStore ttl must be a positive number of ms');
     if (!Number.isFinite(touchAfter) || touchAfter < 0) throw optionsError('RedisStore touchAfter must be a number of ms >= 0');
     if (legacy !== undefined && legacy !== 'read') throw optionsError("RedisStore legacy must be 'read' or undefined");
     if (typeof scripts !== 'boolean') throw optionsError('RedisStore scripts must be a boolean');
+    if (!Number.isInteger(maxRecordSize) || maxRecordSize < 1024 || maxRecordSize > REDIS_MAX_BULK) {
+      throw optionsError(`RedisStore maxRecordSize must be an integer number of bytes in [1024, ${REDIS_MAX_BULK}]`);
+    }
+    const limits = batchLimits({ ...options, maxBatch: options.maxBatch ?? REDIS_MAX_BATCH });
     this.client = client;
+    this.maxRecordSize = maxRecordSize;
     this.#c = client;
     this.#cluster = isCluster(client);
     this.#prefix = prefix;
     this.#ttl = ttl === undefined ? undefined : Math.ceil(ttl);
     this.#touches = touchAfter > 0 ? new TouchLog(touchAfter, TOUCH_LOG_MAX) : null;
     this.#legacy = legacy === 'read';
-    this.#script = scripts && !this.#cluster && canScript(client) ? new ScriptWriter(client) : null;
     this.#owned = (options as { [kOwned]?: boolean })[kOwned] === true;
-    const limits: BatchOptions = { ...options, maxBatch: options.maxBatch ?? REDIS_MAX_BATCH };
+    const script = scripts && canScript(client) ? new ScriptWriter(client, maxRecordSize) : null;
+    this.#path = new WritePath(client, this.#cluster, script, maxRecordSize);
+    this.#out = new Outstanding(limits.maxPending);
     this.#writes = new WriteBatcher((ops) => this.#flush(ops), limits);
     this.#reads = new ReadBatcher((ids) => this.#fetch(ids), limits);
   }
@@ -185,20 +132,51 @@ export class RedisStore implements SessionStore {
     return new RedisStore({ ...rest, client, [kOwned]: true } as RedisStoreOptions);
   }
 
-  get(id: string): Promise<Uint8Array | DecodedRecord | null> {
+  /**
+   * Operations not finished yet: writes waiting in the store's queue, plus
+   * reads and writes handed to the client and not yet answered by Redis
+   * (even those the store already gave up on after `timeout`). New
+   * operations are refused while it is at `maxPending`.
+   */
+  get pending(): number {
+    return this.#out.count + this.#writes.queued;
+  }
+
+  get(id: string): Promise<Read | null> {
+    if (this.#busy()) return Promise.reject(this.#out.refusal('session read'));
     return this.#reads.get(id);
   }
 
   set(id: string, record: Uint8Array, ttlMs: number): Promise<void> {
+    if (record.byteLength > this.maxRecordSize) return Promise.reject(tooLarge('the session record', record.byteLength, this.maxRecordSize));
+    if (this.#busy()) return Promise.reject(this.#out.refusal('session write'));
     this.#touches?.note(id, Date.now());
     return this.#writes.set(id, record, ttlMs);
   }
 
+  patch(id: string, patch: Uint8Array, ttlMs: number): Promise<PatchOutcome> {
+    if (patch.byteLength > this.maxRecordSize) return Promise.reject(tooLarge('the session patch', patch.byteLength, this.maxRecordSize));
+    if (!isPatchHeader(patch)) return Promise.reject(malformedPatch());
+    if (this.#busy()) return Promise.reject(this.#out.refusal('session write'));
+    this.#touches?.note(id, Date.now());
+    return this.#writes.patch(id, patch, ttlMs);
+  }
+
+  forward(id: string, marker: Uint8Array, graceMs: number): Promise<Read | null> {
+    if (codec.scan(marker)?.kind !== KIND_FORWARD) {
+      return Promise.reject(new HotsessionError(codes.ENCODE, 'forward needs a v2 FORWARD marker (src/codec/layout.ts)'));
+    }
+    if (this.#busy()) return Promise.reject(this.#out.refusal('session write'));
+    this.#touches?.forget(id);
+    return this.#writes.forward(id, marker, graceMs) as Promise<Read | null>;
+  }
+
   touch(id: string, ttlMs: number): Promise<void> | undefined {
     const log = this.#touches;
+    const now = log === null ? 0 : Date.now();
+    if (log !== null && log.fresh(id, now)) return undefined;
+    if (this.#busy()) return Promise.reject(this.#out.refusal('session write'));
     if (log === null) return this.#writes.touch(id, ttlMs);
-    const now = Date.now();
-    if (log.fresh(id, now)) return undefined;
     log.note(id, now);
     return this.#writes.touch(id, ttlMs).catch((err: unknown) => {
       // Not extended: let the next request try again.
@@ -208,6 +186,7 @@ export class RedisStore implements SessionStore {
   }
 
   destroy(id: string): Promise<void> {
+    if (this.#busy()) return Promise.reject(this.#out.refusal('session write'));
     this.#touches?.forget(id);
     return this.#writes.destroy(id);
   }
@@ -217,40 +196,99 @@ export class RedisStore implements SessionStore {
     if (this.#closed) return;
     this.#closed = true;
     await this.#writes.close();
+    await this.#path.close();
     if (this.#owned) await this.#c.quit().catch(() => undefined);
   }
 
-  #flush(ops: WriteOp[]): Promise<ReadonlyArray<unknown> | void> {
-    const keys = new Array<string>(ops.length);
-    const ttls = new Array<number>(ops.length);
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i]!;
-      keys[i] = this.#prefix + op.id;
-      // PX takes a positive integer; a fraction or 0 would be a syntax error.
-      ttls[i] = this.#ttl ?? Math.max(1, Math.ceil(op.ttlMs));
-    }
-    const script = this.#script;
-    // One op: a plain command is cheaper than a script call.
-    if (script === null || ops.length === 1) return writeBatch(this.#c, this.#cluster, keys, ops, ttls);
-    return script.write(keys, ops, ttls).catch((err: unknown) => {
-      if (!isScriptRefused(err)) throw err;
-      // Nothing ran: send this batch and the next ones as single commands.
-      debug('redis refused the write script (%s); using single commands', (err as Error).message);
-      if (this.#script === script) this.#script = null;
-      return writeBatch(this.#c, this.#cluster, keys, ops, ttls);
+  /**
+   * True when no new operation may start: what the client holds plus the
+   * writes queued to join it reach maxPending. Checked when an operation is
+   * made, so a refusal is immediate; the flush and fetch check the client
+   * alone again (reads of the same turn may have filled it meanwhile).
+   */
+  #busy(): boolean {
+    return this.#out.count + this.#writes.queued >= this.#out.max;
+  }
+
+  #flush(all: WriteOp[]): Promise<ReadonlyArray<unknown> | void> {
+    const room = this.#out.room;
+    if (room === 0) return Promise.reject(this.#out.refusal(`session write batch (${all.length} ops)`));
+    const sent = this.#sendable(all, room);
+    const ops = sent === null ? all : sent.map((i) => all[i]!);
+    const done = ops.length === 0 ? Promise.resolve<ReadonlyArray<unknown> | void>(undefined) : this.#out.hold(ops.length, this.#send(ops));
+    if (sent === null) return done;
+    // Ops that did not go fail alone, once the others are answered (FlushWrites settles a batch as one).
+    const refused: unknown[] = all.map((op) => (this.#tooLarge(op) ? tooLarge('the session record', op.bytes!.byteLength, this.maxRecordSize) : this.#out.refusal('session write')));
+    return done.then((r) => {
+      sent.forEach((i, j) => { refused[i] = r ? r[j] : undefined; });
+      return refused;
     });
   }
 
-  async #fetch(ids: string[]): Promise<Array<Uint8Array | DecodedRecord | null | Error>> {
-    const keys = ids.map((id) => this.#prefix + id);
-    const values: Array<Uint8Array | DecodedRecord | null | Error> = await readBatch(this.#c, this.#cluster, keys);
-    if (this.#legacy) {
-      const now = Date.now();
-      for (let i = 0; i < values.length; i++) {
-        const v = values[i];
-        if (Buffer.isBuffer(v) && maybeLegacy(v)) values[i] = decodeLegacy(v, now) ?? v;
-      }
+  /**
+   * Indexes of the ops that may go, or null when all may (the usual case):
+   * at most `room` (the client holds the rest of maxPending), and no whole
+   * record grown past maxRecordSize while queued (a patch folded into a set).
+   */
+  #sendable(all: readonly WriteOp[], room: number): number[] | null {
+    let sent: number[] | null = null;
+    let n = 0;
+    for (let i = 0; i < all.length; i++) {
+      const go = n < room && !this.#tooLarge(all[i]!);
+      if (go) n++;
+      if (!go && sent === null) sent = Array.from({ length: i }, (_, k) => k);
+      else if (go && sent !== null) sent.push(i);
     }
-    return values;
+    return sent;
+  }
+
+  #tooLarge(op: WriteOp): boolean {
+    return op.kind === 'set' && op.bytes!.byteLength > this.maxRecordSize;
+  }
+
+  #send(ops: readonly WriteOp[]): Promise<ReadonlyArray<unknown> | void> {
+    const n = ops.length;
+    const keys = new Array<string>(n);
+    const ttls = new Array<number>(n);
+    let forwards = false;
+    for (let i = 0; i < n; i++) {
+      const op = ops[i]!;
+      keys[i] = this.#prefix + op.id;
+      // PX takes a positive integer; a fraction or 0 would be a syntax error.
+      // A forward's grace is the core's, never the store's `ttl`.
+      const ms = Math.max(1, Math.ceil(op.ttlMs));
+      if (op.kind === 'forward') forwards = true;
+      ttls[i] = op.kind === 'forward' ? ms : this.#ttl ?? ms;
+    }
+    const done = this.#path.send(keys, ops, ttls);
+    return forwards && this.#legacy ? done.then((r) => this.#decodeForwards(ops, r)) : done;
+  }
+
+  /** A forward returns what the key held, read as `get` reads it. */
+  #decodeForwards(ops: readonly WriteOp[], results: ReadonlyArray<unknown> | void): ReadonlyArray<unknown> | void {
+    if (!results) return results;
+    const now = Date.now();
+    return results.map((r, i) => (ops[i]!.kind === 'forward' && Buffer.isBuffer(r) && maybeLegacy(r) ? decodeLegacy(r, now) ?? r : r));
+  }
+
+  #fetch(ids: string[]): Promise<Array<Read | null | Error>> {
+    const room = this.#out.room;
+    if (room === 0) return Promise.reject(this.#out.refusal(`session read batch (${ids.length} ids)`));
+    const n = Math.min(room, ids.length);
+    const keys = new Array<string>(n);
+    for (let i = 0; i < n; i++) keys[i] = this.#prefix + ids[i]!;
+    return this.#out.hold(n, readBatch(this.#c, this.#cluster, keys)).then((got) => {
+      const values: Array<Read | null | Error> = got;
+      if (this.#legacy) {
+        const now = Date.now();
+        for (let i = 0; i < n; i++) {
+          const v = values[i];
+          if (Buffer.isBuffer(v) && maybeLegacy(v)) values[i] = decodeLegacy(v, now) ?? v;
+        }
+      }
+      // Past the cap: these ids were not asked for.
+      for (let i = n; i < ids.length; i++) values[i] = this.#out.refusal('session read');
+      return values;
+    });
   }
 }

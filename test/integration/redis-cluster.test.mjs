@@ -1,6 +1,8 @@
 // RedisStore on a real 3-master Redis Cluster started here: the conformance
-// suite, and batches whose ids land on every slot owner without a CROSSSLOT
-// (or "same slots allocation group") error.
+// suite, batches whose ids land on every slot owner without a CROSSSLOT
+// (or "same slots allocation group") error, and patch/forward (a script call
+// per key, or WATCH/MULTI per slot without scripts) checked as on a
+// standalone server.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -8,6 +10,9 @@ import Redis from 'ioredis';
 import { RedisStore, keySlot } from 'hotsession/redis';
 import { conformance } from '../helpers/conformance.mjs';
 import { rawCommand, redisBinaries, startCluster } from '../helpers/redis-procs.mjs';
+import {
+  checkParity, concurrentKeys, destroyRace, forwardRace, patch, prng, randomPatch, randomStored, record, upgradeOldRecords,
+} from '../helpers/redis-patch.mjs';
 
 const skip = redisBinaries('redis-server', 'redis-cli');
 let cluster = null;
@@ -50,6 +55,8 @@ describe('RedisStore batches across cluster slots', { skip: reason || (startErro
   let client;
   before(async () => {
     client = clusterClient();
+    // The slot table is read below: wait until the client has loaded it.
+    await client.ping();
     store = new RedisStore({ client, prefix: `sess:test:${run}:x:` });
   });
   after(async () => {
@@ -86,3 +93,70 @@ describe('RedisStore batches across cluster slots', { skip: reason || (startErro
     await tagged.close();
   });
 });
+
+for (const scripts of [true, false]) {
+  describe(`RedisStore patch and forward on the cluster (scripts: ${scripts})`, { skip: reason || (startError ? 'cluster did not start' : false) }, () => {
+    let raw;
+    const stores = [];
+    const prefix = `sess:test:${run}:p${scripts ? 's' : 'w'}:`;
+    const key = (id) => prefix + id;
+    const make = (opts = {}) => {
+      const store = new RedisStore({ client: clusterClient(), prefix, scripts, ...opts });
+      stores.push(store);
+      return store;
+    };
+    before(() => {
+      raw = clusterClient();
+    });
+    after(async () => {
+      for (const s of stores) await s.close();
+    });
+
+    test('patches give what codec.apply gives (ids on every node, one batch)', async () => {
+      const store = make({ maxRecordSize: 2048 });
+      for (let seed = 1; seed <= 3; seed++) {
+        const rnd = prng(seed * 104729 + (scripts ? 0 : 1));
+        const cases = Array.from({ length: 40 }, () => ({ cur: randomStored(rnd, seed === 2 ? 400 : 40), p: randomPatch(rnd, seed === 2 ? 400 : 40) }));
+        await checkParity({ store, raw, key, cases, together: true, seed });
+      }
+    });
+
+    for (const n of [20, 200]) {
+      test(`${n} concurrent patches on one session from 4 clients keep all ${n} keys`, async () => {
+        await concurrentKeys({ stores: [make(), make(), make(), make()], raw, key, id: `many${n}`, n, seed: n });
+      });
+    }
+
+    test('a logout racing 20 in-flight patches leaves no record', async () => {
+      const three = [make(), make(), make()];
+      for (let round = 0; round < 2; round++) await destroyRace({ stores: three, raw, key, id: `logout${round}`, seed: round + 5 });
+    });
+
+    test('a forward racing 20 in-flight patches: each lands before it or is redirected', async () => {
+      const three = [make(), make(), make()];
+      for (let round = 0; round < 2; round++) await forwardRace({ stores: three, raw, key, id: `regen${round}`, seed: round + 5 });
+    });
+
+    test('v1 frames and connect-redis records are read, then replaced by the CLEAR patch', async () => {
+      await upgradeOldRecords({ store: make({ legacy: 'read' }), raw, key, id: 'old' });
+    });
+
+    test('a batch mixing patches, sets, touches and destroys on every node', async () => {
+      const store = make();
+      const ids = Array.from({ length: 60 }, (_, i) => `mix${i}-${randomBytes(6).toString('hex')}`);
+      await Promise.all(ids.map((id) => store.set(id, record({ a: 1 }), 60_000)));
+      const results = await Promise.all(ids.map((id, i) => [
+        () => store.patch(id, patch({ set: { b: i } }), 60_000),
+        () => store.set(id, record({ c: i }), 60_000),
+        () => store.touch(id, 90_000),
+        () => store.destroy(id),
+      ][i % 4]()));
+      for (let i = 0; i < ids.length; i++) {
+        const got = await store.get(ids[i]);
+        if (i % 4 === 0) assert.equal(results[i], 'ok');
+        assert.deepEqual(got, [record({ a: 1, b: i }), record({ c: i }), record({ a: 1 }), null][i % 4], `op ${i % 4}`);
+        await raw.del(key(ids[i]));
+      }
+    });
+  });
+}

@@ -9,6 +9,7 @@ import { RedisStore } from 'hotsession/redis';
 import { startHttp } from '../helpers/http-harness.mjs';
 import { Jar, request } from '../helpers/jar.mjs';
 import { redisBinaries, startRedis } from '../helpers/redis-procs.mjs';
+import { concurrentKeys, keysOf, patch, record } from '../helpers/redis-patch.mjs';
 
 const skip = redisBinaries('redis-server');
 const SECRET = 'fault secret';
@@ -135,6 +136,7 @@ for (const scripts of [true, false]) {
       await store.set('gone', Buffer.from('h-gone'), 60_000);
       await store.set('keep2', Buffer.from('h-keep2'), 60_000);
       await store.set('gone2', Buffer.from('h-gone2'), 60_000);
+      await store.set('rec', record({ a: 1 }), 60_000);
       const filler = Buffer.alloc(64 * 1024, 1);
       for (let i = 0; i < 200; i++) {
         const r = await client.set(`fill:${i}`, filler).catch((err) => err);
@@ -171,6 +173,16 @@ for (const scripts of [true, false]) {
       assert.ok((await client.pttl('sess:oom:keep2')) > 60_000);
       const used = await calls(client, 'eval') + await calls(client, 'evalsha') - evals;
       assert.equal(used, scripts ? 2 : 0, 'one script call per batch, none with scripts: false');
+      // A patch that grows the record is refused like a SET; a destroy beside it still applies.
+      const [grown, gone] = await Promise.allSettled([
+        store.patch('rec', patch({ set: { big: filler.toString('latin1') } }), 60_000),
+        store.destroy('keep'),
+      ]);
+      assert.equal(grown.status, 'rejected');
+      assert.match(grown.reason.cause?.message ?? '', /OOM/);
+      assert.deepEqual(keysOf(await client.getBuffer('sess:oom:rec')), ['a'], 'the record is unchanged');
+      assert.equal(gone.status, 'fulfilled');
+      assert.equal(await client.exists('sess:oom:keep'), 0);
     });
   });
 }
@@ -205,6 +217,13 @@ describe('RedisStore write scripts on a server that lost or refuses them', { ski
     await c.script('FLUSH');
     await Promise.all([...ids.map((id) => store.set(id, value(`${id}c`), 60_000)), store.destroy('s0')]);
     assert.deepEqual(await c.mgetBuffer(ids.map((id) => `sess:flush:${id}`)), [null, ...ids.slice(1).map((id) => value(`${id}c`))]);
+    // Patches need the script too: after a flush they are resent with it, and apply once.
+    await Promise.all(ids.map((id) => store.set(id, record({ a: 1 }), 60_000)));
+    await c.script('FLUSH');
+    assert.deepEqual(await Promise.all(ids.map((id) => store.patch(id, patch({ set: { b: 2 } }), 60_000))), ids.map(() => 'ok'));
+    await c.script('FLUSH');
+    assert.equal(await store.patch('s1', patch({ set: { c: 3 } }), 60_000), 'ok', 'a single patch too');
+    for (const id of ids) assert.deepEqual(keysOf(await store.get(id)), id === 's1' ? ['a', 'b', 'c'] : ['a', 'b']);
   });
 
   test('a user who may not run scripts gets single commands, and every save succeeds', async () => {
@@ -220,5 +239,25 @@ describe('RedisStore write scripts on a server that lost or refuses them', { ski
     await Promise.all([store.touch('s1', 120_000), store.destroy('s2')]);
     assert.ok((await admin.pttl('sess:acl:s1')) > 60_000);
     assert.equal(await admin.exists('sess:acl:s2'), 0);
+  });
+
+  test('without scripts, patches are WATCH/MULTI transactions: still atomic across clients', async () => {
+    const admin = client();
+    await admin.acl('SETUSER', 'noscripts2', 'on', '>pw', '~*', '&*', '+@all', '-@scripting');
+    const fresh = () => {
+      const s = new RedisStore({ client: client({ username: 'noscripts2', password: 'pw' }), prefix: 'sess:acl2:' });
+      stores.push(s);
+      return s;
+    };
+    const four = [fresh(), fresh(), fresh(), fresh()];
+    // The first patch finds out that scripts are refused and is resent as a transaction.
+    await four[0].set('seed', record({ a: 1 }), 60_000);
+    assert.equal(await four[0].patch('seed', patch({ set: { b: 2 } }), 60_000), 'ok');
+    assert.deepEqual(keysOf(await admin.getBuffer('sess:acl2:seed')), ['a', 'b']);
+    const scripted = async () => await calls(admin, 'eval') + await calls(admin, 'evalsha');
+    const [execs, evals] = [await calls(admin, 'exec'), await scripted()];
+    await concurrentKeys({ stores: four, raw: admin, key: (id) => `sess:acl2:${id}`, id: 'many', n: 50, seed: 3 });
+    assert.ok(await calls(admin, 'exec') > execs, 'the patches went as transactions');
+    assert.equal(await scripted(), evals, 'and no script ran');
   });
 });

@@ -122,6 +122,28 @@ describe('migration from express-session + connect-redis', { skip: skip?.reason 
     }
   });
 
+  test('__proto__, constructor and prototype are dropped at every depth, as every legacy reader does', async () => {
+    const cookie = { originalMaxAge: 60_000, expires: new Date(Date.now() + 60_000).toISOString() };
+    const texts = [
+      `{"cookie":${JSON.stringify(cookie)},"user":"ada","__proto__":{"admin":true},"constructor":{"prototype":{"admin":true}},"prototype":1,`
+        + '"profile":{"theme":"dark","__proto__":{"polluted":1},"constructor":2,"list":[{"prototype":3,"ok":4}]}}',
+      // The same keys spelled with JSON escapes decode to the same strings.
+      `{"cookie":${JSON.stringify(cookie)},"user":"ada","\u005f_proto__":{"admin":true},"constructo\u0072":1,"profile":{"theme":"dark","list":[{"ok":4}]}}`,
+    ];
+    for (const [i, text] of texts.entries()) {
+      await ioredis.set(`${prefix}forbidden${i}`, text, 'EX', 60);
+      const got = await store.get(`forbidden${i}`);
+      assert.equal(Object.getPrototypeOf(got.data), Object.prototype);
+      assert.deepEqual(Object.keys(got.data).sort(), ['profile', 'user'], text);
+      assert.equal(got.data.admin, undefined);
+      assert.equal(Object.getPrototypeOf(got.data.profile), Object.prototype);
+      assert.deepEqual(Object.keys(got.data.profile).sort(), ['list', 'theme']);
+      assert.deepEqual(got.data.profile.list, [{ ok: 4 }]);
+      assert.equal({}.polluted, undefined);
+      await ioredis.del(`${prefix}forbidden${i}`);
+    }
+  });
+
   test('without legacy: read, a connect-redis record is not adopted', async () => {
     const strict = new RedisStore({ client: ioredis, prefix });
     const srv = await startHttp([{ name: NAME, store: strict }], { secret: SECRET });

@@ -26,6 +26,8 @@ export interface ClientLike {
   stream?: unknown;
   /** Cluster only: the node clients. */
   nodes?(role: 'master'): Array<{ stream?: unknown }>;
+  /** A new client with the same options (ioredis has it on both classes): the connection of the WATCH/MULTI lane. */
+  duplicate?(): unknown;
 }
 
 /** True when `c` looks like an ioredis client the store can drive. */
@@ -45,10 +47,20 @@ export function asBuffer(b: Uint8Array): Buffer {
   return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
-function sendOne(c: ClientLike, key: string, op: WriteOp, ttl: number): Promise<unknown> {
+/** Sends a patch or a forward (they need a script or a transaction); resolves with the op's result. */
+export type SendConditional = (key: string, op: WriteOp, ttl: number) => Promise<unknown>;
+
+/** True for the ops no single plain command can carry atomically. */
+export function isConditional(op: WriteOp): boolean {
+  return op.kind === 'patch' || op.kind === 'forward';
+}
+
+function sendOne(c: ClientLike, key: string, op: WriteOp, ttl: number, conditional: SendConditional | null): Promise<unknown> {
   if (op.kind === 'set') return c.set(key, asBuffer(op.bytes!), 'PX', ttl);
   if (op.kind === 'touch') return c.pexpire(key, ttl);
-  return c.del(key);
+  if (op.kind === 'destroy') return c.del(key);
+  if (conditional === null) return Promise.reject(new Error(`a ${op.kind} needs a script or a transaction`));
+  return conditional(key, op, ttl);
 }
 
 /**
@@ -101,15 +113,25 @@ function settleAll<T>(promises: ReadonlyArray<Promise<T>>): Promise<Array<T | Er
 
 /**
  * Sends one write batch as single-key commands, corked so they share one
- * socket write per node. On a cluster, ioredis routes each command to the
- * node serving its slot: no command spans two slots, so no CROSSSLOT error
- * can occur. Resolves with one entry per op, an Error for each op Redis refused.
+ * socket write per node; patches and forwards go through `conditional`
+ * (one script call per key, on a cluster) in the same socket writes. On a
+ * cluster, ioredis routes each command to the node serving its slot: no
+ * command spans two slots, so no CROSSSLOT error can occur. Resolves with
+ * one entry per op: a patch's or forward's result, an Error for each op
+ * Redis refused (nothing for a single plain op that succeeded).
  */
-export function writeBatch(c: ClientLike, cluster: boolean, keys: readonly string[], ops: readonly WriteOp[], ttls: readonly number[]): Promise<ReadonlyArray<unknown> | void> {
-  if (ops.length === 1) return sendOne(c, keys[0]!, ops[0]!, ttls[0]!).then(noop);
+export function writeBatch(
+  c: ClientLike, cluster: boolean, keys: readonly string[], ops: readonly WriteOp[], ttls: readonly number[],
+  conditional: SendConditional | null,
+): Promise<ReadonlyArray<unknown> | void> {
+  if (ops.length === 1) {
+    const op = ops[0]!;
+    const sent = sendOne(c, keys[0]!, op, ttls[0]!, conditional);
+    return isConditional(op) ? sent.then((r) => [r]) : sent.then(noop);
+  }
   return settleAll(corked(c, cluster, () => {
     const sent = new Array<Promise<unknown>>(ops.length);
-    for (let i = 0; i < ops.length; i++) sent[i] = sendOne(c, keys[i]!, ops[i]!, ttls[i]!);
+    for (let i = 0; i < ops.length; i++) sent[i] = sendOne(c, keys[i]!, ops[i]!, ttls[i]!, conditional);
     return sent;
   }));
 }

@@ -9,13 +9,37 @@ import { FRAME_MAGIC } from '../../codec/layout';
  * express-session's `cookie` object (`originalMaxAge`, `expires` as an ISO
  * string, and the cookie attributes). hotsession keeps its own cookie
  * settings, so the `cookie` field is dropped and only its expiry survives.
- * The next save writes a hotsession frame under the same key.
+ * The next save replaces the record with a hotsession record under the
+ * same key (the core sends a CLEAR patch, which replaces any live value).
+ *
+ * Keys named `__proto__`, `constructor` or `prototype` are dropped at every
+ * depth: JSON.parse makes them own properties (a `__proto__` one would
+ * change an object's prototype if the data were copied by assignment), and
+ * hotsession's records refuse them, so a session keeping one could never
+ * be saved again. Every store's legacy reader follows this one rule.
  */
 
-/** True when a stored value cannot be a hotsession frame and may be legacy JSON. */
+/** Keys no session data may hold, at any depth (the record format refuses them too). */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** True when a stored value cannot be a hotsession record and may be legacy JSON. */
 export function maybeLegacy(value: Uint8Array): boolean {
-  // A frame starts with 0x68 ('h'); no JSON text does.
+  // A record starts with 0x68 ('h'); no JSON text does.
   return value.length > 1 && value[0] !== FRAME_MAGIC;
+}
+
+function dropForbidden(key: string, value: unknown): unknown {
+  return FORBIDDEN_KEYS.has(key) ? undefined : value;
+}
+
+/**
+ * JSON.parse, without the forbidden keys. The reviver (which costs about as
+ * much as the parse) runs only when the text may name one: a key is spelled
+ * plainly or with a `\u` escape.
+ */
+export function parseLegacyJson(text: string): unknown {
+  const suspect = text.includes('__proto__') || text.includes('constructor') || text.includes('prototype') || text.includes('\\u');
+  return suspect ? JSON.parse(text, dropForbidden) : JSON.parse(text);
 }
 
 /**
@@ -26,7 +50,7 @@ export function maybeLegacy(value: Uint8Array): boolean {
 export function decodeLegacy(value: Buffer, now: number): DecodedRecord | null {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(value.toString('utf8'));
+    parsed = parseLegacyJson(value.toString('utf8'));
   } catch {
     return null;
   }

@@ -1,87 +1,36 @@
 import { createHash } from 'node:crypto';
 import type { WriteOp } from '../batcher';
 import type { ClientLike } from './client';
+import { WRITE_SCRIPT } from './lua';
+import { decodeEntry } from './outcome';
+
+export { WRITE_SCRIPT } from './lua';
 
 /**
- * A write batch as ONE command on a standalone Redis: `EVALSHA` of a small
- * Lua script that applies `SET PX` / `PEXPIRE` / `DEL` per key.
+ * A write batch as ONE command: `EVALSHA` of {@link WRITE_SCRIPT} (lua.ts),
+ * which applies `SET PX` / `PEXPIRE` / `DEL` / patch / forward per key.
  *
  * Why: a batch of N single-key commands costs the client N command objects,
  * N encodings and N replies to parse; one script call costs one of each,
  * which roughly halves the client's CPU per saved session (at the price of
- * about 1 µs more of Redis' CPU per write: the script's own calls). Each key
- * still gets its own outcome: the script runs every command with
- * `redis.pcall` and reports per-key errors, so one refused write (OOM)
- * fails only its own save. It returns the integer 0 when every write
- * succeeded (the common case: nothing to parse), else one entry per key, 0
- * or an error message.
- *
- * Arguments: `KEYS[i]` is the i-th key (every key is declared, as Redis
- * asks); `ARGV[1]` holds the ops in key order, packed by {@link packOps},
- * so the client encodes one argument for the whole batch instead of two
- * per write (the arguments' encoding was the largest client cost left).
- * An op is a byte (`s` SET, `e` PEXPIRE, `d` DEL); for `s` and `e` a byte
- * `L` and the TTL in ms as L ASCII digits (handed to Redis as they are);
- * for `s` the record's length (4 bytes, big-endian) and its bytes. Plain
- * Lua only (no `struct` library), for servers that ship a bare interpreter.
- *
- * SETs run first: while Redis is out of memory (maxmemory, noeviction) it
- * refuses a script's memory-growing writes only until the script's first
- * successful write, so running every SET before any PEXPIRE/DEL refuses the
- * same SETs that single commands would. Keys of one batch are distinct
- * (the batcher coalesces writes per id), so the order does not matter
- * otherwise.
+ * about 1 µs more of Redis' CPU per plain write: the script's own calls; a
+ * patch costs Redis more, see lua.ts). Each key still gets its own outcome
+ * (see lua.ts for the reply).
  */
-export const WRITE_SCRIPT = `local b = ARGV[1]
-local pos = 1
-local out, bad = {}, 0
-local later, ttls = {}, {}
-local function put(i, r)
-  if type(r) == 'table' and r.err then
-    out[i] = r.err
-    bad = bad + 1
-  else
-    out[i] = 0
-  end
-end
-for i = 1, #KEYS do
-  local kind = string.byte(b, pos)
-  if kind == 100 then
-    later[#later + 1] = i
-    ttls[#later] = false
-    pos = pos + 1
-  else
-    local len = string.byte(b, pos + 1)
-    local ttl = string.sub(b, pos + 2, pos + 1 + len)
-    pos = pos + 2 + len
-    if kind == 101 then
-      later[#later + 1] = i
-      ttls[#later] = ttl
-    else
-      local b1, b2, b3, b4 = string.byte(b, pos, pos + 3)
-      local size = ((b1 * 256 + b2) * 256 + b3) * 256 + b4
-      put(i, redis.pcall('SET', KEYS[i], string.sub(b, pos + 4, pos + 3 + size), 'PX', ttl))
-      pos = pos + 4 + size
-    end
-  end
-end
-for j = 1, #later do
-  local i, ttl = later[j], ttls[j]
-  if ttl then put(i, redis.pcall('PEXPIRE', KEYS[i], ttl)) else put(i, redis.pcall('DEL', KEYS[i])) end
-end
-if bad == 0 then return 0 end
-return out
-`;
 
 /** SHA1 of {@link WRITE_SCRIPT}, the name EVALSHA runs it by. */
 export const WRITE_SCRIPT_SHA = createHash('sha1').update(WRITE_SCRIPT).digest('hex');
 
-/** A script call's arguments: `N key1..keyN ops`. */
+/** A script call's arguments: `N key1..keyN ops maxRecordSize`. */
 type ScriptArgs = Array<string | number | Buffer>;
 
-const SET = 0x73; // 's'
-const TOUCH = 0x65; // 'e'
-const DEL = 0x64; // 'd'
+const OP_BYTE: Record<WriteOp['kind'], number> = {
+  set: 0x73, // 's'
+  touch: 0x65, // 'e'
+  destroy: 0x64, // 'd'
+  patch: 0x70, // 'p'
+  forward: 0x66, // 'f'
+};
 
 /** The batch's ops packed as {@link WRITE_SCRIPT} reads them from `ARGV[1]`. */
 export function packOps(ops: readonly WriteOp[], ttls: readonly number[]): Buffer {
@@ -103,48 +52,41 @@ export function packOps(ops: readonly WriteOp[], ttls: readonly number[]): Buffe
       lastDigits = String(ttl);
     }
     digits[i] = lastDigits;
-    size += 2 + lastDigits.length + (op.kind === 'set' ? 4 + op.bytes!.byteLength : 0);
+    size += 2 + lastDigits.length + (op.bytes === null ? 0 : 4 + op.bytes.byteLength);
   }
   const out = Buffer.allocUnsafe(size);
   let at = 0;
   for (let i = 0; i < n; i++) {
     const op = ops[i]!;
-    if (op.kind === 'destroy') {
-      out[at++] = DEL;
-      continue;
-    }
+    out[at++] = OP_BYTE[op.kind];
+    if (op.kind === 'destroy') continue;
     const d = digits[i]!;
-    out[at] = op.kind === 'set' ? SET : TOUCH;
-    out[at + 1] = d.length;
-    at += 2;
+    out[at++] = d.length;
     for (let k = 0; k < d.length; k++) out[at++] = d.charCodeAt(k);
-    if (op.kind === 'set') {
-      const record = op.bytes!;
-      out.writeUInt32BE(record.byteLength, at);
-      out.set(record, at + 4);
-      at += 4 + record.byteLength;
+    const bytes = op.bytes;
+    if (bytes !== null) {
+      out.writeUInt32BE(bytes.byteLength, at);
+      out.set(bytes, at + 4);
+      at += 4 + bytes.byteLength;
     }
   }
   return out;
 }
 
 /** The script's arguments for one batch (see {@link WRITE_SCRIPT}). */
-export function scriptArgs(keys: readonly string[], ops: readonly WriteOp[], ttls: readonly number[]): ScriptArgs {
+export function scriptArgs(keys: readonly string[], ops: readonly WriteOp[], ttls: readonly number[], maxRecordSize: number): ScriptArgs {
   const n = ops.length;
   const args: ScriptArgs = [n];
   for (let i = 0; i < n; i++) args.push(keys[i]!);
-  args.push(packOps(ops, ttls));
+  args.push(packOps(ops, ttls), maxRecordSize);
   return args;
 }
 
-/** The batch's per-op results from the script's reply: nothing when all succeeded. */
-export function scriptResults(reply: unknown): ReadonlyArray<unknown> | void {
+/** The batch's per-op results from the script's reply: nothing when all succeeded plainly. */
+export function scriptResults(reply: unknown, ops: readonly WriteOp[]): ReadonlyArray<unknown> | void {
   if (!Array.isArray(reply)) return undefined;
-  const out = new Array<unknown>(reply.length);
-  for (let i = 0; i < reply.length; i++) {
-    const r: unknown = reply[i];
-    out[i] = r === 0 ? r : new Error(String(r));
-  }
+  const out = new Array<unknown>(ops.length);
+  for (let i = 0; i < ops.length; i++) out[i] = decodeEntry(ops[i]!.kind, reply[i]);
   return out;
 }
 
@@ -163,47 +105,56 @@ export function isScriptRefused(err: unknown): boolean {
   return m.startsWith('NOPERM') || (m.startsWith('ERR unknown command') && /eval/i.test(m));
 }
 
-/** What a script-capable client must also offer (ioredis `Redis` has both). */
+/** What a script-capable client must also offer (ioredis `Redis` and `Cluster` have both). */
 export interface ScriptClient extends ClientLike {
-  evalsha(sha: string, ...args: Array<ScriptArgs | string | number>): Promise<unknown>;
-  eval(script: string, ...args: Array<ScriptArgs | string | number>): Promise<unknown>;
+  evalshaBuffer(sha: string, ...args: ScriptArgs[]): Promise<unknown>;
+  evalBuffer(script: string, ...args: ScriptArgs[]): Promise<unknown>;
 }
 
-/** True when `c` can run scripts (ioredis `Redis` can; a look-alike may not). */
+/** True when `c` can run scripts (ioredis clients can; a look-alike may not). */
 export function canScript(c: ClientLike): c is ScriptClient {
   const o = c as Partial<ScriptClient>;
-  return typeof o.evalsha === 'function' && typeof o.eval === 'function';
+  return typeof o.evalshaBuffer === 'function' && typeof o.evalBuffer === 'function';
 }
 
 /**
  * Sends write batches through {@link WRITE_SCRIPT}. The first batch goes as
  * `EVAL` (which also loads the script into the server's cache), the next as
- * `EVALSHA`. When Redis answers NOSCRIPT (restarted, failed over, or its
- * cache flushed) nothing ran, so the same batch is sent again as `EVAL`.
+ * `EVALSHA`. When Redis answers NOSCRIPT (restarted, failed over, its cache
+ * flushed, or a cluster node that never ran it) nothing ran, so the same
+ * batch is sent again as `EVAL`. Replies are read as Buffers: a forward
+ * returns the record it replaced, which is binary.
  */
 export class ScriptWriter {
   readonly #c: ScriptClient;
+  readonly #maxRecordSize: number;
   #loaded = false;
 
-  constructor(c: ScriptClient) {
+  constructor(c: ScriptClient, maxRecordSize: number) {
     this.#c = c;
+    this.#maxRecordSize = maxRecordSize;
   }
 
-  /** Applies one batch; resolves with per-op results as {@link FlushWrites} expects. */
+  /** Applies one batch; resolves with per-op results as FlushWrites expects. */
   write(keys: readonly string[], ops: readonly WriteOp[], ttls: readonly number[]): Promise<ReadonlyArray<unknown> | void> {
-    const args = scriptArgs(keys, ops, ttls);
-    if (!this.#loaded) return this.#eval(args);
-    return this.#c.evalsha(WRITE_SCRIPT_SHA, args).then(scriptResults, (err: unknown) => {
+    const args = scriptArgs(keys, ops, ttls, this.#maxRecordSize);
+    if (!this.#loaded) return this.#eval(args, ops);
+    return this.#c.evalshaBuffer(WRITE_SCRIPT_SHA, args).then((reply) => scriptResults(reply, ops), (err: unknown) => {
       if (!isNoScript(err)) throw err;
       this.#loaded = false;
-      return this.#eval(args);
+      return this.#eval(args, ops);
     });
   }
 
-  #eval(args: ScriptArgs): Promise<ReadonlyArray<unknown> | void> {
-    return this.#c.eval(WRITE_SCRIPT, args).then((reply) => {
+  /** One op alone (a cluster sends patches and forwards this way, one key per call); resolves with its result. */
+  writeOne(key: string, op: WriteOp, ttl: number): Promise<unknown> {
+    return this.write([key], [op], [ttl]).then((r) => (r ? r[0] : decodeEntry(op.kind, 0)));
+  }
+
+  #eval(args: ScriptArgs, ops: readonly WriteOp[]): Promise<ReadonlyArray<unknown> | void> {
+    return this.#c.evalBuffer(WRITE_SCRIPT, args).then((reply) => {
       this.#loaded = true;
-      return scriptResults(reply);
+      return scriptResults(reply, ops);
     });
   }
 }
