@@ -1,5 +1,6 @@
 import type { DecodedRecord } from '../types';
 import { FRAME_MAGIC } from '../../codec/layout';
+import { legacyData } from '../legacy-data';
 
 /**
  * Reading records that connect-redis wrote, so a live app can move from
@@ -12,34 +13,15 @@ import { FRAME_MAGIC } from '../../codec/layout';
  * The next save replaces the record with a hotsession record under the
  * same key (the core sends a CLEAR patch, which replaces any live value).
  *
- * Keys named `__proto__`, `constructor` or `prototype` are dropped at every
- * depth: JSON.parse makes them own properties (a `__proto__` one would
- * change an object's prototype if the data were copied by assignment), and
- * hotsession's records refuse them, so a session keeping one could never
- * be saved again. Every store's legacy reader follows this one rule.
+ * The session data follows the one rule every legacy reader keeps
+ * (src/stores/legacy-data.ts: no `__proto__` / `constructor` / `prototype`
+ * at any depth, no value nested deeper than a record value may be).
  */
-
-/** Keys no session data may hold, at any depth (the record format refuses them too). */
-export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** True when a stored value cannot be a hotsession record and may be legacy JSON. */
 export function maybeLegacy(value: Uint8Array): boolean {
   // A record starts with 0x68 ('h'); no JSON text does.
   return value.length > 1 && value[0] !== FRAME_MAGIC;
-}
-
-function dropForbidden(key: string, value: unknown): unknown {
-  return FORBIDDEN_KEYS.has(key) ? undefined : value;
-}
-
-/**
- * JSON.parse, without the forbidden keys. The reviver (which costs about as
- * much as the parse) runs only when the text may name one: a key is spelled
- * plainly or with a `\u` escape.
- */
-export function parseLegacyJson(text: string): unknown {
-  const suspect = text.includes('__proto__') || text.includes('constructor') || text.includes('prototype') || text.includes('\\u');
-  return suspect ? JSON.parse(text, dropForbidden) : JSON.parse(text);
 }
 
 /**
@@ -50,12 +32,13 @@ export function parseLegacyJson(text: string): unknown {
 export function decodeLegacy(value: Buffer, now: number): DecodedRecord | null {
   let parsed: unknown;
   try {
-    parsed = parseLegacyJson(value.toString('utf8'));
+    parsed = JSON.parse(value.toString('utf8'));
   } catch {
     return null;
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return null;
-  const { cookie, ...data } = parsed as Record<string, unknown>;
+  const data = legacyData(parsed);
+  if (data === null) return null;
+  const cookie = (parsed as Record<string, unknown>).cookie;
   let expiresAt = 0;
   if (cookie !== null && typeof cookie === 'object') {
     const expires = (cookie as { expires?: unknown }).expires;
