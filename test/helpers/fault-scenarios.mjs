@@ -222,10 +222,13 @@ export async function memcachedKill({ stacks, downMs = 3000, afterMs = 4000, rat
 }
 
 /** A FerretDB of the scenario's own killed and started again (same data dir) after `downMs`. */
-export async function ferretRestart({ stacks, downMs = 3000, afterMs = 4000, rate = 150, sessions = 300, storeOptions } = {}) {
+export async function ferretRestart({ stacks, downMs = 3000, afterMs = 4000, rate = 60, sessions = 300, storeOptions } = {}) {
   const ferret = await startFerret();
   try {
-    return await underLoad(appsFor(stacks, { mongo: ferret.url, db: 'hsfault' }, { rate, sessions, storeOptions }), {}, async (mark) => {
+    // A database per app: FerretDB on SQLite serialises writes to one database,
+    // and apps side by side would mostly measure each other.
+    const apps = appsFor(stacks, { mongo: ferret.url }, { rate, sessions, storeOptions }).map((a, i) => ({ ...a, config: { db: `hsfault${i}`, ...a.config } }));
+    return await underLoad(apps, {}, async (mark) => {
       mark('fault');
       await ferret.stop();
       mark('down');
