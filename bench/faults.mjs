@@ -5,6 +5,7 @@
 // own (test/helpers/fault-*.mjs): one backend of the run's own per scenario,
 // one fault, the apps side by side (each in its own process, each with its
 // own fixed-rate load), or one after the other with --serial.
+import { execFileSync } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -45,6 +46,27 @@ function parseArgs(argv) {
 }
 
 const opts = parseArgs(process.argv.slice(2));
+
+// A scenario's backends and apps are this process's children: on Ctrl-C,
+// kill them too (a frozen redis-server would otherwise stay behind).
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.once(signal, () => {
+    let pids = [];
+    try {
+      pids = execFileSync('ps', ['-o', 'pid=', '--ppid', String(process.pid)], { encoding: 'utf8' }).split('\n').map(Number).filter(Boolean);
+    } catch {
+      // no ps: nothing more to do
+    }
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    process.exit(130);
+  });
+}
 const q = opts.quick;
 const rate = (n) => opts.rate ?? (q ? Math.round(n / 2) : n);
 
