@@ -188,9 +188,9 @@ export class Load {
     return performance.now() - this.#t0;
   }
 
-  /** Records the instant `name` (fault start, heal...). */
-  mark(name) {
-    this.marks[name] = this.now();
+  /** Records the instant `name` (fault start, heal...): now, or the performance.now() time `at`. */
+  mark(name, at = performance.now()) {
+    this.marks[name] = at - this.#t0;
     return this.marks[name];
   }
 

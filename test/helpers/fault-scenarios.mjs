@@ -6,9 +6,11 @@
 // one backend, one fault, one load per app, figures per app.
 //
 // Marks on every load: 'fault' (injected), 'down' (in effect: the process
-// is stopped, the proxy silent...), 'heal' (the backend is back). A 200 to a
-// write issued after 'down' and answered before 'heal' cannot have been
-// acknowledged by the backend: `okWhileDown` counts those.
+// is stopped, the proxy silent...), 'up' (just before the heal starts: the
+// backend may answer from here on), 'heal' (the backend is back, confirmed).
+// A 200 to a save issued after 'down' and answered before 'up' cannot have
+// been acknowledged by the backend: `okWhileDown` counts those. Recovery is
+// measured from 'heal'.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorFigures, Load, queueFigures, rssFigures, startApp } from './fault-load.mjs';
 import { startFaultProxy } from './fault-proxy.mjs';
@@ -32,7 +34,7 @@ export async function underLoad(apps, { warmMs = 2000, graceMs = 2000, readShare
     }
     for (const r of runs) r.load.start();
     await sleep(warmMs);
-    const mark = (name) => { for (const r of runs) r.load.mark(name); };
+    const mark = (name, at = performance.now()) => { for (const r of runs) r.load.mark(name, at); };
     const extra = (await fault(mark)) ?? {};
     await Promise.all(runs.map((r) => r.load.stop()));
     await Promise.all(runs.map((r) => r.load.verify()));
@@ -62,11 +64,11 @@ export async function underLoad(apps, { warmMs = 2000, graceMs = 2000, readShare
   }
 }
 
-/** 200s to saves (writes and new sessions) issued once the fault was in effect and answered before the heal. */
+/** 200s to saves (writes and new sessions) issued once the fault was in effect and answered before the backend could answer again. */
 function okWhileDown(load) {
-  const { down, heal } = load.marks;
-  if (down === undefined || heal === undefined) return 0;
-  return load.requestsBetween(down, heal).filter((r) => r.kind !== 'read' && r.status === 200 && r.issued + r.ms < heal).length;
+  const { down, up } = load.marks;
+  if (down === undefined || up === undefined) return 0;
+  return load.requestsBetween(down, up).filter((r) => r.kind !== 'read' && r.status === 200 && r.issued + r.ms < up).length;
 }
 
 /** App entries for `stacks` ([{ label, stack, store, ...config }]) with one rate and session count. */
@@ -90,6 +92,7 @@ export async function redisFreeze({ stacks, freezeMs = 5000, afterMs = 3000, rat
       await pauseProcess(pid);
       mark('down');
       await sleep(freezeMs);
+      mark('up');
       resumeProcess(pid);
       mark('heal');
       await sleep(afterMs);
@@ -113,6 +116,7 @@ export async function redisKill({ stacks, downMs = 3000, afterMs = 4000, rate = 
       await redis.stop();
       mark('down');
       await sleep(downMs);
+      mark('up');
       await redis.restart(); // resolves once it answers PING (the AOF is loaded)
       mark('heal');
       await sleep(afterMs);
@@ -132,6 +136,7 @@ export async function redisBlackhole({ stacks, holeMs = 10_000, afterMs = 3000, 
       proxy.blackhole();
       mark('down');
       await sleep(holeMs);
+      mark('up');
       proxy.pass();
       mark('heal');
       await sleep(afterMs);
@@ -191,8 +196,16 @@ export async function sentinelFailover({ stacks, afterMs = 4000, rate = 200, ses
       await group.master.stop();
       mark('down');
       const ports = group.replicas.map((r) => r.port);
-      await waitFor('sentinel promotes a replica', async () => ports.includes(await group.masterPort()), 30_000);
+      // 'up': the last poll that still saw no promotion (a replica may accept writes from then on).
+      let asked = performance.now();
+      await waitFor('sentinel promotes a replica', async () => {
+        const at = performance.now();
+        if (ports.includes(await group.masterPort())) return true;
+        asked = at;
+        return false;
+      }, 30_000);
       const promotedMs = Date.now() - t0;
+      mark('up', asked);
       mark('heal');
       await sleep(afterMs);
       return { promotedMs, replicaLagMs, replicas };
@@ -212,6 +225,7 @@ export async function memcachedKill({ stacks, downMs = 3000, afterMs = 4000, rat
       await mc.stop();
       mark('down');
       await sleep(downMs);
+      mark('up');
       await mc.restart();
       mark('heal');
       await sleep(afterMs);
@@ -233,7 +247,8 @@ export async function ferretRestart({ stacks, downMs = 3000, afterMs = 4000, rat
       await ferret.stop();
       mark('down');
       await sleep(downMs);
-      await ferret.start(); // resolves once it answers a ping
+      mark('up');
+      await ferret.start(); // resolves once it answers a ping, which may be after it serves
       mark('heal');
       await sleep(afterMs);
     });

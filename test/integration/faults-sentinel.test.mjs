@@ -51,7 +51,7 @@ describe('Sentinel: a master and a replica, the master killed under load', { ski
   });
 
   test('no save answered 200 while there was no master', () => {
-    // 'down' is the kill, 'heal' the promotion: no master accepted writes in between.
+    // 'down' is the kill, 'up' the last look at Sentinel before it named the new master: no master accepted writes in between.
     for (const [label, f] of Object.entries(results)) assert.equal(f.okWhileDown, 0, label);
   });
 
