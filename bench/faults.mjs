@@ -84,13 +84,14 @@ const memcachedStacks = [
   { label: 'hotsession/http', stack: 'http', store: 'memcached', httpSetHeader: true },
   { label: 'hotsession/uws', stack: 'uws', store: 'memcached' },
   { label: 'hotsession/express', stack: 'express', store: 'memcached' },
-  { label: 'express-session + connect-memcached', stack: 'express-session', store: 'connect-memcached', sessions: 1200 },
+  { label: 'express-session + connect-memcached', stack: 'express-session', store: 'connect-memcached', sessions: 600 },
 ];
 const mongoStacks = [
   { label: 'hotsession/http', stack: 'http', store: 'mongo', httpSetHeader: true },
   { label: 'hotsession/uws', stack: 'uws', store: 'mongo' },
   { label: 'hotsession/express', stack: 'express', store: 'mongo' },
-  { label: 'express-session + connect-mongo', stack: 'express-session', store: 'connect-mongo', sessions: 1200 },
+  // Logging 1,200 sessions in through connect-mongo on FerretDB takes most of a minute: fewer suffice at this rate.
+  { label: 'express-session + connect-mongo', stack: 'express-session', store: 'connect-mongo', sessions: 400 },
 ];
 // Sentinel needs an ioredis client in sentinel mode: hotsession's stores only (connect-redis takes node-redis).
 const sentinelStacks = redisStacks.slice(0, 3);
