@@ -91,7 +91,7 @@ describe('Redis killed (SIGKILL) and restarted under a steady write load', { ski
   // hotsession/http starts the save at writeHead(); when it fails, the headers
   // count as sent (res.headersSent), so the adapter destroys the socket instead
   // of answering 503. The request gets no answer (not a false 200).
-  test('with writeHead() before end(), a failed save is still answered (503)', { todo: 'hotsession/http destroys the socket when a save started at writeHead() fails (fault report, finding F1)' }, () => {
+  test('with writeHead() before end(), a failed save is still answered (503)', { todo: 'hotsession/http destroys the socket when a save started at writeHead() fails (docs/reliability.md, known gaps)' }, () => {
     assertAnswered('http-writeHead', results['http-writeHead']);
   });
 
