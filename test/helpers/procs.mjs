@@ -1,4 +1,5 @@
 // What every helper that runs a server process of a test's own needs.
+import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -24,4 +25,28 @@ export async function waitFor(what, check, ms = 10_000) {
     await sleep(50);
   }
   throw new Error(`${what} not ready after ${ms} ms${last ? `: ${last.message}` : ''}`);
+}
+
+/** True when every thread of `pid` is in the stopped state ('T' in /proc/<pid>/task/<tid>/stat). */
+export function allThreadsStopped(pid) {
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'T') return false;
+  }
+  return true;
+}
+
+/**
+ * Freezes process `pid` (SIGSTOP: its sockets stay open, nothing answers) and
+ * resolves once every thread stopped: kill() returns before a thread running
+ * on the other core has stopped, and it could still answer.
+ */
+export async function pauseProcess(pid) {
+  process.kill(pid, 'SIGSTOP');
+  await waitFor(`process ${pid} stopped`, () => allThreadsStopped(pid), 5_000);
+}
+
+/** Lets a paused process run again. */
+export function resumeProcess(pid) {
+  process.kill(pid, 'SIGCONT');
 }

@@ -3,7 +3,7 @@
 // process listens on a free loopback port, keeps nothing on disk beyond a
 // temp dir, and is killed by the returned handle.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -123,4 +123,84 @@ export async function startCluster(n = 3) {
       for (const s of servers) await s.destroy();
     },
   };
+}
+
+/** The pid of the redis-server (or sentinel) listening on `port` (from INFO server). */
+export async function redisPid(port) {
+  const info = await rawCommand(port, 'INFO server');
+  const m = /process_id:(\d+)/.exec(info);
+  if (m === null) throw new Error(`no process_id in INFO of :${port}`);
+  return Number(m[1]);
+}
+
+/** Everything after the first line of a multi-bulk reply, as its bulk strings. */
+function bulkStrings(reply) {
+  return [...reply.matchAll(/\$\d+\r\n([^\r]*)\r\n/g)].map((m) => m[1]);
+}
+
+/**
+ * A master, `replicas` replicas (1 by default) and one Sentinel (quorum 1),
+ * each a process of the test's own on a free loopback port: with one replica,
+ * the smallest group where killing the master makes Sentinel promote the
+ * replica. Sentinel is `redis-server <conf> --sentinel` (Debian's
+ * redis-sentinel package ships the same binary).
+ * `masterAddress(port)` may return another port by which everyone (replicas,
+ * Sentinel, clients) reaches the master: a fault proxy in front of it, to slow
+ * the replication stream. (A replica pointed at another port than the one
+ * Sentinel monitors is "misconfigured": Sentinel re-points it within seconds.)
+ * Returns { name, master, replica, replicas, sentinels, masterPort(), destroy() }.
+ */
+export async function startSentinelGroup({ name = 'hsmaster', replicas: count = 1, downAfterMs = 1000, failoverTimeoutMs = 3000, masterAddress = async (p) => p } = {}) {
+  const master = await startRedis();
+  const replicas = [];
+  let sentinel = null;
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'hotsession-sentinel-'));
+  const destroy = async () => {
+    if (sentinel !== null && sentinel.exitCode === null && sentinel.signalCode === null) {
+      sentinel.kill('SIGKILL');
+      await sentinel.exited;
+    }
+    for (const r of replicas) await r.destroy();
+    await master.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const masterPort = await masterAddress(master.port);
+    for (let i = 0; i < count; i++) replicas.push(await startRedis({ args: ['--replicaof', '127.0.0.1', String(masterPort)] }));
+    const online = (info) => (info.match(/^slave\d+:.*state=online/gm) ?? []).length;
+    await waitFor('replicas in sync', async () => online(await rawCommand(master.port, 'INFO replication')) === count, 15_000);
+    const port = await freePort();
+    const conf = path.join(dir, 'sentinel.conf');
+    writeFileSync(conf, [
+      `port ${port}`, 'bind 127.0.0.1', `dir ${dir}`,
+      `sentinel monitor ${name} 127.0.0.1 ${masterPort} 1`,
+      `sentinel down-after-milliseconds ${name} ${downAfterMs}`,
+      `sentinel failover-timeout ${name} ${failoverTimeoutMs}`,
+      `sentinel parallel-syncs ${name} 1`, '',
+    ].join('\n'));
+    sentinel = spawn('redis-server', [conf, '--sentinel'], { stdio: 'ignore' });
+    sentinel.exited = new Promise((resolve) => sentinel.once('exit', resolve));
+    // Sentinel finds replicas through the master's INFO: wait until it knows them, or no failover can happen.
+    await waitFor(`sentinel :${port} knows the replicas`, async () => {
+      if (sentinel.exitCode !== null) throw new Error(`sentinel exited with ${sentinel.exitCode}`);
+      const known = bulkStrings(await rawCommand(port, `SENTINEL REPLICAS ${name}`));
+      return replicas.every((r) => known.includes(String(r.port)));
+    }, 20_000);
+    return {
+      name,
+      master,
+      replica: replicas[0],
+      replicas,
+      sentinels: [{ host: '127.0.0.1', port }],
+      /** The port Sentinel names as the master now. */
+      async masterPort() {
+        const [, p] = bulkStrings(await rawCommand(port, `SENTINEL GET-MASTER-ADDR-BY-NAME ${name}`));
+        return Number(p);
+      },
+      destroy,
+    };
+  } catch (err) {
+    await destroy();
+    throw err;
+  }
 }
