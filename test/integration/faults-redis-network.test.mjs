@@ -19,7 +19,6 @@ const stacks = [
   { label: 'http', stack: 'http', store: 'redis', httpSetHeader: true },
   { label: 'uws', stack: 'uws', store: 'redis' },
 ];
-const DRIVER_TODO = '#14.12: RedisStore bounds what is outstanding at the driver (reads included) and exposes `pending`';
 
 /** The store's own count of pending writes stayed within its cap (RedisStore exposes none before #14.12). */
 function assertPendingCapped(label, f, cap) {
@@ -76,11 +75,11 @@ describe('Redis black-holed for 10 s (a proxy forwards nothing, connections stay
     for (const [label, f] of Object.entries(results)) assertRecovered(label, f, 2000);
   });
 
-  test(`commands outstanding in ioredis stay within maxPending (${MAX_PENDING})`, { todo: DRIVER_TODO }, () => {
+  test(`commands outstanding in ioredis stay within maxPending (${MAX_PENDING})`, () => {
     for (const [label, f] of Object.entries(results)) assertDriverCapped(label, f, MAX_PENDING);
   });
 
-  test(`the store's pending count is exposed and within maxPending (${MAX_PENDING})`, { todo: DRIVER_TODO }, () => {
+  test(`the store's pending count is exposed and within maxPending (${MAX_PENDING})`, () => {
     for (const [label, f] of Object.entries(results)) assertPendingCapped(label, f, MAX_PENDING);
   });
 });
@@ -133,11 +132,11 @@ describe('Slow Redis (+500 ms per reply) at several times the load it can serve'
     for (const [label, f] of Object.entries(results)) assertRecovered(label, f, 2000);
   });
 
-  test(`pending writes capped at maxPending (${MAX_PENDING}), as the store reports them`, { todo: DRIVER_TODO }, () => {
+  test(`pending writes capped at maxPending (${MAX_PENDING}), as the store reports them`, () => {
     for (const [label, f] of Object.entries(results)) assertPendingCapped(label, f, MAX_PENDING);
   });
 
-  test(`commands outstanding in ioredis capped at maxPending (${MAX_PENDING}), reads included`, { todo: DRIVER_TODO }, () => {
+  test(`commands outstanding in ioredis capped at maxPending (${MAX_PENDING}), reads included`, () => {
     for (const [label, f] of Object.entries(results)) assertDriverCapped(label, f, MAX_PENDING);
   });
 });
