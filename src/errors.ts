@@ -34,6 +34,12 @@ export const codes = {
   ENCODE: 'HOTSESSION_ERR_ENCODE',
   /** The backend failed; `cause` holds the driver's error. */
   STORE: 'HOTSESSION_ERR_STORE',
+  /**
+   * A session operation that cannot run in the session's current phase:
+   * a commit, `destroy()` or `regenerate()` while `regenerate()` is still
+   * running (it was not awaited).
+   */
+  SESSION_BUSY: 'HOTSESSION_ERR_SESSION_BUSY',
 } as const;
 
 /** Union of every error code. */

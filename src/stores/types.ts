@@ -80,6 +80,14 @@ export interface SessionStore {
    * and returns null.
    */
   forward?(id: string, marker: Uint8Array, graceMs: number): MaybePromise<Uint8Array | DecodedRecord | null>;
+  /**
+   * Largest record (bytes) the store keeps. The core refuses a commit whose
+   * record would be larger (estimated from the loaded record and the patch)
+   * with HOTSESSION_ERR_RECORD_TOO_LARGE before anything is sent; a store
+   * with a limit also refuses a `set` or an applied `patch` past it (two
+   * concurrent commits can each fit and together not). Undefined: no limit.
+   */
+  readonly maxRecordSize?: number;
   /** Extends an existing record's lifetime to `ttlMs` from now without rewriting it. */
   touch(id: string, ttlMs: number): MaybePromise<void>;
   /** Removes a record; removing an absent one is not an error. */
