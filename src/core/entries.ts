@@ -316,6 +316,7 @@ export class Entries {
     const done = this.#done;
     let adjust = 0;
     for (const [k, v] of over) {
+      if (v === DELETED && keyProblem(k) !== null) continue; // no store holds it: nothing to delete
       checkKey(k);
       if (rec !== null && (done === null || !done.has(k))) {
         const i = findEntry(rec, this.#view!, k);
@@ -337,9 +338,12 @@ export class Entries {
   /** Writes a commit's `writes` (from `commitStarted`) as patch entries; deletions are left out under CLEAR. */
   static writeWrites(w: RecordWriter, writes: ReadonlyMap<string, unknown>, clear: boolean): void {
     for (const [k, v] of writes) {
-      checkKey(k);
-      if (v !== DELETED) w.set(k, encodeValue(k, v));
-      else if (!clear) w.delete(k);
+      if (v !== DELETED) {
+        checkKey(k);
+        w.set(k, encodeValue(k, v));
+      } else if (!clear && keyProblem(k) === null) {
+        w.delete(k);
+      }
     }
   }
 
