@@ -465,3 +465,39 @@ test('#14.9: under rolling, the cookie Max-Age and the store TTL are capped at t
   assert.ok(log[1].ttl <= 700, `patch TTL ${log[1].ttl}`);
   assert.match(writeCookie, /Max-Age=1;/);
 });
+
+describe('other readers and writers of the same records', () => {
+  test('the cookie store refuses a reserved top-level key at save time, naming it', async () => {
+    const { CookieStore } = await import('hotsession/cookie');
+    const { randomBytes } = await import('node:crypto');
+    const m = createSessionManager('sid', new CookieStore({ keys: [randomBytes(32)] }), { secret });
+    const s = m.load();
+    s.set('ok', 1).set('constructor', 2);
+    assert.throws(() => m.prepare(s), (e) => e.code === 'HOTSESSION_ERR_ENCODE' && e.message.includes('"constructor"'));
+    assert.equal(s.isModified, true);
+    s.delete('constructor');
+    const h = m.prepare(s).headers;
+    assert.equal(m.load(cookieOf(h)).get('ok'), 1);
+  });
+
+  test("hotsession/express's bridge reads v2 records written by the other adapters; a forwarded id is no session", async () => {
+    const { toExpressStore } = await import('hotsession/express');
+    const hot = new MemoryStore();
+    const m = createSessionManager('sid', hot, { secret, cookie: { maxAge: 60_000 } });
+    const s = m.load();
+    s.set('user', 'ada').set('roles', ['admin']);
+    const cookie = cookieOf(m.commit(s));
+    const bridge = toExpressStore(hot, { cookie: { path: '/' } });
+    const get = (id) => new Promise((resolve, reject) => bridge.get(id, (err, v) => (err ? reject(err) : resolve(v))));
+    const sess = await get(s.id);
+    assert.equal(sess.user, 'ada');
+    assert.deepEqual(sess.roles, ['admin']);
+    assert.equal(typeof sess.cookie, 'object');
+    const login = m.load(cookie);
+    await login.regenerate();
+    assert.equal(await get(s.id), null);
+    m.commit(login);
+    assert.equal((await get(login.id)).user, 'ada');
+    await hot.close();
+  });
+});
