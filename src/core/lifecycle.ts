@@ -4,16 +4,17 @@
  * asks `step` for every move; everything else reads the phase.
  *
  * ```
- *            load                 set/delete/clear/flash/options
- *   FRESH ─────────┐       ┌──────────────────────────────────────┐
- *   LOADED ────────┼──────►│               MODIFIED               │◄── a commit's write failed
- *                  │       └──────────────────────────────────────┘
- *                  │  commit (prepare)   │ commit          │ destroy()        │ regenerate() (stored)
- *                  ▼                     ▼                 ▼                  ▼
- *               COMMITTED ◄────────── COMMITTED         DESTROYED       REGENERATING ── done ──► REGENERATED
- *                                                          │ commit          │ failed: MODIFIED   │ commit
- *                                                          ▼                 │ orphaned: DESTROYED▼
- *                                                       COMMITTED                              COMMITTED
+ *   load ──► FRESH (no record) or LOADED (a record)
+ *
+ *   FRESH, LOADED, COMMITTED, REGENERATED, DESTROYED ── change ──► MODIFIED
+ *   FRESH, LOADED, MODIFIED, DESTROYED, REGENERATED ── commit ──► COMMITTED
+ *   COMMITTED ── commit ──► COMMITTED (nothing changed: no write)
+ *   COMMITTED, MODIFIED ── the commit's write failed ──► MODIFIED
+ *   anything but REGENERATING ── destroy() ──► DESTROYED (new id, empty)
+ *   LOADED, MODIFIED, COMMITTED, REGENERATED ── regenerate() ──► REGENERATING
+ *   REGENERATING ── moved ──► REGENERATED      (the new id holds the session)
+ *                ── move failed ──► MODIFIED   (unsaved under the new id)
+ *                ── orphaned ──► DESTROYED     (a logout won the race)
  * ```
  *
  * Phases are small integers (hot-path objects keep one shape; no enums).

@@ -1,5 +1,5 @@
 import { codec } from '../codec';
-import { FLAG_CLEAR, FRAME_MAGIC, KIND_PATCH, KIND_RECORD, RECORD_HEADER, RECORD_VERSION } from '../codec/layout';
+import { RECORD_HEADER } from '../codec/layout';
 import { nameTag } from '../codec/record';
 import type { Signer } from '../codec/types';
 import { optionsError } from '../errors';
@@ -11,11 +11,11 @@ import { Entries } from './entries';
 import { generateId, isValidCustomId, isValidId } from './id';
 import { COMMITTED, DESTROYED, FRESH, LOADED, MODIFIED, REGENERATED } from './lifecycle';
 import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options';
-import { isForbiddenKey } from './record-keys';
+import { readRecord } from './load';
 import { regenerateStored, type RegenerateHost } from './regenerate';
 import { Session, stateOf, type SessionData } from './session';
 import { SessionState } from './state';
-import { giveWriter, PatchJob, takeWriter, tooLarge } from './writes';
+import { commitBytes, PatchJob, tooLarge } from './writes';
 
 /** What committing a session produced: Set-Cookie values now, the store write maybe later. */
 export interface Prepared {
@@ -30,14 +30,6 @@ const DONE: Prepared = { headers: NONE, write: undefined };
 
 function isPromise<T>(v: MaybePromise<T>): v is Promise<T> {
   return typeof (v as Promise<T> | null)?.then === 'function';
-}
-
-/** A store's data without keys no record may hold (a legacy reader may keep them as own keys). */
-function storable(data: Record<string, unknown>): Record<string, unknown> {
-  if (!Object.hasOwn(data, '__proto__') && !Object.hasOwn(data, 'constructor') && !Object.hasOwn(data, 'prototype')) return data;
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(data)) if (!isForbiddenKey(k)) out[k] = data[k];
-  return out;
 }
 
 /**
@@ -98,8 +90,8 @@ export class SessionManager<Data extends SessionData = SessionData> {
     return id;
   }
 
-  #fresh(hadCookie: boolean, parts = 0): Session<Data> {
-    return new Session<Data>(new SessionState(this, this.#newId(), FRESH, Date.now(), hadCookie, parts, new Entries()));
+  #fresh(hadCookie: boolean, parts = 0, entries = new Entries()): Session<Data> {
+    return new Session<Data>(new SessionState(this, this.#newId(), FRESH, Date.now(), hadCookie, parts, entries));
   }
 
   #loaded(id: string, entries: Entries, createdAt: number, parts = 0): Session<Data> {
@@ -146,30 +138,12 @@ export class SessionManager<Data extends SessionData = SessionData> {
     return limit !== undefined && createdAt + limit <= now;
   }
 
-  #expired(expiresAt: number, createdAt: number, now: number): boolean {
-    return (expiresAt !== 0 && expiresAt <= now) || this.#pastDeadline(createdAt, now);
-  }
-
   #fromRecord(id: string, record: Uint8Array | DecodedRecord | null): Session<Data> {
     if (record === null) return this.#fresh(true);
-    const now = Date.now();
-    if (record instanceof Uint8Array) {
-      if (record.length >= RECORD_HEADER && record[1] === RECORD_VERSION && record[0] === FRAME_MAGIC) {
-        const view = codec.scan(record);
-        // Not a live session for this cookie: malformed, a FORWARD marker (the id
-        // moved on), a record written for another session name, or expired.
-        if (view === null || view.kind !== KIND_RECORD || view.nameTag !== this.#tag || this.#expired(view.expiresAt, view.createdAt, now)) {
-          return this.#fresh(true);
-        }
-        return this.#loaded(id, new Entries().loadRecord(record, view), view.createdAt);
-      }
-      // A v1 frame (no name tag): read as before, rewritten as v2 at the next save.
-      const frame = codec.unframe(record);
-      if (frame === null || this.#expired(frame.expiresAt, frame.createdAt, now)) return this.#fresh(true);
-      return this.#loaded(id, new Entries().loadBody(frame.body), frame.createdAt);
-    }
-    if (this.#expired(record.expiresAt, record.createdAt, now) || record.data === null || typeof record.data !== 'object') return this.#fresh(true);
-    return this.#loaded(id, new Entries().loadObject(storable(record.data), true), record.createdAt);
+    const e = new Entries();
+    const createdAt = readRecord(e, record, this.#tag, Date.now(), this.#opts.absoluteTimeout);
+    if (createdAt < 0) return this.#fresh(true, 0, e);
+    return this.#loaded(id, e, createdAt);
   }
 
   /**
@@ -266,15 +240,7 @@ export class SessionManager<Data extends SessionData = SessionData> {
 
   /** The whole view of `s` as a RECORD, size-checked. */
   #record(s: SessionState, expiresAt: number): Buffer {
-    const w = takeWriter();
-    let bytes: Buffer;
-    try {
-      w.begin(KIND_RECORD, 0, expiresAt, s.createdAt, this.#tag);
-      s.entries.writeAll(w);
-      bytes = w.finish();
-    } finally {
-      giveWriter(w);
-    }
+    const bytes = commitBytes(s, true, expiresAt, this.#tag);
     this.#checkSize(bytes.length);
     return bytes;
   }
@@ -287,32 +253,10 @@ export class SessionManager<Data extends SessionData = SessionData> {
     // A new session is written whole under its fresh id; so is every session
     // on a store that cannot patch (its writes are last-write-wins).
     const whole = !s.stored || store.patch === undefined;
-    let bytes: Buffer;
-    let size: number;
-    if (whole) {
-      bytes = this.#record(s, expiresAt);
-      size = bytes.length;
-    } else {
-      const w = takeWriter();
-      try {
-        if (e.legacy) {
-          // The store holds a v1 frame or another library's record: the first
-          // write carries every key under CLEAR, which upgrades it in place.
-          w.begin(KIND_PATCH, FLAG_CLEAR, expiresAt, createdAt, this.#tag);
-          e.writeAll(w);
-          bytes = w.finish();
-          size = bytes.length;
-        } else {
-          w.begin(KIND_PATCH, e.clearPending ? FLAG_CLEAR : 0, expiresAt, createdAt, this.#tag);
-          const adjust = e.writeDelta(w);
-          bytes = w.finish();
-          size = e.estimate(bytes.length, adjust);
-        }
-      } finally {
-        giveWriter(w);
-      }
-      this.#checkSize(size);
-    }
+    const legacy = e.legacy;
+    const bytes = commitBytes(s, whole, expiresAt, this.#tag);
+    const size = whole || legacy ? bytes.length : e.estimate(bytes.length);
+    this.#checkSize(size);
     const cookieExpiry = o.maxAge === undefined ? undefined : now + ttl;
     // The browser already holds this exact cookie unless the id is new, its
     // expiry moves (maxAge), or its attributes changed: then say nothing.
@@ -324,7 +268,6 @@ export class SessionManager<Data extends SessionData = SessionData> {
     const wasStored = s.stored;
     const owed = s.owesCookie;
     const clear = e.clearPending;
-    const legacy = e.legacy;
     const writes = s.commitWrite(size);
     let write: MaybePromise<void>;
     try {

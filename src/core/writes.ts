@@ -1,4 +1,4 @@
-import { FLAG_CLEAR, KIND_PATCH } from '../codec/layout';
+import { FLAG_CLEAR, KIND_PATCH, KIND_RECORD } from '../codec/layout';
 import { RecordWriter } from '../codec/record';
 import { codes, HotsessionError } from '../errors';
 import type { MaybePromise, PatchOutcome, SessionStore } from '../stores/types';
@@ -31,6 +31,33 @@ export function giveWriter(w: RecordWriter): void {
 /** The coded error for a commit whose record would pass the store's `maxRecordSize`. */
 export function tooLarge(size: number, max: number): HotsessionError {
   return new HotsessionError(codes.RECORD_TOO_LARGE, `the session record would be about ${size} bytes, more than the store's maxRecordSize of ${max}`);
+}
+
+/**
+ * What a commit of `s` sends, its header being `expiresAt`, the session's
+ * createdAt and `tag` (layout.ts): with `whole`, a RECORD of every key (a
+ * new session, a store that cannot patch); for a session loaded from a v1
+ * or legacy record, a CLEAR patch of every key (the upgrade); else a patch
+ * of this request's changes. Unchanged v2 values travel as their bytes.
+ */
+export function commitBytes(s: SessionState, whole: boolean, expiresAt: number, tag: number): Buffer {
+  const e = s.entries;
+  const w = takeWriter();
+  try {
+    if (whole) {
+      w.begin(KIND_RECORD, 0, expiresAt, s.createdAt, tag);
+      e.writeAll(w);
+    } else if (e.legacy) {
+      w.begin(KIND_PATCH, FLAG_CLEAR, expiresAt, s.createdAt, tag);
+      e.writeAll(w);
+    } else {
+      w.begin(KIND_PATCH, e.clearPending ? FLAG_CLEAR : 0, expiresAt, s.createdAt, tag);
+      e.writeDelta(w);
+    }
+    return w.finish();
+  } finally {
+    giveWriter(w);
+  }
 }
 
 /** Most FORWARD markers one patch follows (a session regenerated again and again within the grace window). */
