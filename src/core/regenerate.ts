@@ -100,7 +100,8 @@ export async function regenerateStored(h: RegenerateHost, s: SessionState): Prom
   }
   try {
     const diff = changedMeanwhile(held, loaded, touched, expiresAt, createdAt, h.tag);
-    if (diff !== null && (await store.patch!(newId, diff, ttl)) === 'ok') {
+    // (A store that forwards but cannot patch would lose these; the contract asks for both.)
+    if (diff !== null && store.patch !== undefined && (await store.patch(newId, diff, ttl)) === 'ok') {
       const merged = codec.apply(record, diff);
       const mv = merged === null ? null : codec.scan(merged);
       if (merged !== null && mv !== null) e.rebase(merged, mv);

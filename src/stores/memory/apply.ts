@@ -1,5 +1,6 @@
 import { DELETE, FLAG_CLEAR, FRAME_MAGIC, KIND_RECORD, RECORD_HEADER, RECORD_VERSION } from '../../codec/layout';
 import type { RecordView } from '../../codec/record';
+import { copyRange } from './bytes';
 
 /**
  * apply (src/codec/layout.ts) as the memory stores run it: the same bytes as
@@ -12,20 +13,6 @@ import type { RecordView } from '../../codec/record';
  * walk of its entries is enough. The patch is the caller's and arrives
  * scanned (`pv`).
  */
-
-/**
- * Copies `src[s, e)` to `dst[at…]`. Entries are mostly a few dozen bytes, and
- * for those a loop beats Buffer#copy and TypedArray#set (their argument
- * checks cost more than the bytes: Buffer#copy was 9% of the request loop).
- */
-function copyRange(src: Uint8Array, s: number, e: number, dst: Uint8Array, at: number): void {
-  const n = e - s;
-  if (n > 64) {
-    dst.set(src.subarray(s, e), at);
-    return;
-  }
-  for (let i = 0; i < n; i++) dst[at + i] = src[s + i]!;
-}
 
 function u16(b: Uint8Array, at: number): number {
   return (b[at]! << 8) | b[at + 1]!;
@@ -88,16 +75,22 @@ export function applyInto(rec: Uint8Array | null, start: number, patch: Uint8Arr
   if (rec !== null && (pv.flags & FLAG_CLEAR) === 0) {
     const count = u32(rec, start + 24);
     let pos = start + RECORD_HEADER;
+    // Kept entries are copied in runs: consecutive ones are contiguous in both records.
+    let run = pos;
     for (let i = 0; i < count; i++) {
       const klen = u16(rec, pos);
       const end = pos + 6 + klen + u32(rec, pos + 2 + klen);
-      if (!named(patch, pv, rec, pos + 2, klen)) {
-        copyRange(rec, pos, end, out, w);
-        w += end - pos;
+      if (named(patch, pv, rec, pos + 2, klen)) {
+        copyRange(rec, run, pos, out, w);
+        w += pos - run;
+        run = end;
+      } else {
         n++;
       }
       pos = end;
     }
+    copyRange(rec, run, pos, out, w);
+    w += pos - run;
   }
   const ix = pv.index;
   for (let j = 0; j < pv.count; j++) {

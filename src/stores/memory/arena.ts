@@ -1,3 +1,5 @@
+import { copyRange } from './bytes';
+
 /**
  * Record bytes of the memory store, packed into slabs of its own.
  *
@@ -98,7 +100,7 @@ export class Arena {
   /** Stores a copy of `bytes` as slot's record (replacing any it had). */
   put(slot: number, bytes: Uint8Array): void {
     const out = this.reserve(slot, bytes.byteLength);
-    out.set(bytes, this.#offOf[slot]!);
+    copyRange(bytes, 0, bytes.byteLength, out, this.#offOf[slot]!);
   }
 
   /**
@@ -200,14 +202,14 @@ export class Arena {
     // points at k and at that offset.
     this.#release(k);
     for (let at = 0; at + HDR <= used; ) {
-      const slot = slab.readUInt32LE(at);
-      const n = slab.readUInt32LE(at + 4);
+      const slot = u32le(slab, at);
+      const n = u32le(slab, at + 4);
       const off = at + HDR;
       if (this.#slabOf[slot] === k && this.#offOf[slot] === off) {
         // Its old place is in k, already released: only the new one counts.
         this.#slabOf[slot] = NONE;
         const out = this.reserve(slot, n);
-        out.set(slab.subarray(off, off + n), this.#offOf[slot]!);
+        copyRange(slab, off, off + n, out, this.#offOf[slot]!);
       }
       at = off + n;
     }
@@ -228,3 +230,7 @@ export class Arena {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function u32le(b: Uint8Array, at: number): number {
+  return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16)) + b[at + 3]! * 0x1000000;
+}
