@@ -40,6 +40,12 @@ export const codes = {
    * the store's bounded retries; nothing of it was written.
    */
   CONFLICT: 'HOTSESSION_ERR_CONFLICT',
+  /**
+   * A session operation that cannot run in the session's current phase:
+   * a commit, `destroy()` or `regenerate()` while `regenerate()` is still
+   * running (it was not awaited).
+   */
+  SESSION_BUSY: 'HOTSESSION_ERR_SESSION_BUSY',
 } as const;
 
 /** Union of every error code. */

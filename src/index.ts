@@ -4,12 +4,12 @@
  * memory store; adapters and backend stores live in their own subpaths.
  */
 export { SessionManager, type Prepared } from './core/manager';
-export { Session, type SessionData } from './core/session';
+export { Session, type SessionData, type SessionKey } from './core/session';
 export type { SessionOptions } from './core/options';
 export type { CookieOptions, ResolvedCookieOptions } from './core/cookie';
 export { generateId } from './core/id';
-export { MemoryStore, type MemoryStoreOptions } from './stores/memory';
-export type { SessionStore, CookieSessionStore, AnyStore, DecodedRecord, CookieRecord, MaybePromise } from './stores/types';
+export { MemoryStore, type MemoryStoreOptions, type MemoryStoreStats } from './stores/memory';
+export type { SessionStore, CookieSessionStore, AnyStore, DecodedRecord, CookieRecord, MaybePromise, PatchOutcome } from './stores/types';
 export { HotsessionError, codes, type HotsessionErrorCode } from './errors';
 export { isNativeEnabled } from './codec';
 

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import { SessionManager } from '../core/manager';
 import type { SessionOptions } from '../core/options';
-import type { Session, SessionData } from '../core/session';
+import { stateOf, type Session, type SessionData } from '../core/session';
 import { codes, HotsessionError } from '../errors';
 import type { AnyStore, MaybePromise } from '../stores/types';
 import { prepareShapes } from './shape';
@@ -162,7 +162,9 @@ function hookResponse(
   let phase = 0;
   let early: Promise<void>[] | null = null;
 
-  for (const s of list) s._sink = (values) => setCookies(res, values);
+  // Explicit save()s hand their Set-Cookie values over at once.
+  const sink = (values: readonly string[]): void => setCookies(res, values);
+  for (const s of list) stateOf(s).sink = sink;
 
   const prepareAll = (): { headers: string[]; writes: Promise<void>[] | null } => {
     const headers: string[] = [];

@@ -43,7 +43,7 @@
  * @module
  */
 import { SessionManager } from '../core/manager';
-import type { Session, SessionData } from '../core/session';
+import { Session, stateOf, type SessionData } from '../core/session';
 import { codes, HotsessionError, optionsError } from '../errors';
 import type { AnyStore, MaybePromise } from '../stores/types';
 import { commitAll, commitOne, ManyBinding, SingleBinding } from './uws/binding';
@@ -120,7 +120,7 @@ export function commit(...list: Session<any>[]): MaybePromise<readonly string[]>
 }
 
 function managerOf(s: Session<any>): SessionManager {
-  const host = (s as { _host?: unknown } | null)?._host;
+  const host = Session.isSession(s) ? stateOf(s).host : null;
   if (!(host instanceof SessionManager)) throw new TypeError('commit() takes sessions given to a hotsession handler');
   return host;
 }

@@ -7,8 +7,9 @@ export interface CookieOptions {
   /** @default undefined (host-only cookie) */
   domain?: string;
   /**
-   * Lifetime in milliseconds. Negative deletes the session now (cookie cleared,
-   * record destroyed). Absent: a browser-session cookie.
+   * Lifetime in milliseconds, at most 8e15 (about 253,000 years). Negative
+   * deletes the session now (cookie cleared, record destroyed). Absent: a
+   * browser-session cookie.
    * @default undefined
    */
   maxAge?: number;
@@ -45,6 +46,16 @@ const DOMAIN_RE = /^\.?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0
 // RFC 6265 path-value: any CHAR except CTLs or ';'.
 const PATH_RE = /^[\x20-\x3a\x3c-\x7e]+$/;
 
+/**
+ * Longest lifetime (ms) a cookie maxAge, a ttl or an absoluteTimeout may
+ * have: about 253,000 years. `now + lifetime` must stay a valid Date (an
+ * Expires attribute; JavaScript dates end at 8.64e15 ms) and an exact
+ * record timestamp (below 2^53) for the process's whole life; anything
+ * longer is a mistake that would otherwise surface as `Expires=Invalid
+ * Date` or as every save failing.
+ */
+export const MAX_LIFETIME = 8e15;
+
 function invalid(message: string): HotsessionError {
   return new HotsessionError(codes.COOKIE_INVALID, message);
 }
@@ -70,8 +81,8 @@ export function resolveCookieOptions(name: string, input: CookieOptions = {}, ba
     o.domain = input.domain;
   }
   if ('maxAge' in input) {
-    if (input.maxAge !== undefined && (typeof input.maxAge !== 'number' || !Number.isFinite(input.maxAge))) {
-      throw invalid('cookie maxAge must be a finite number of milliseconds');
+    if (input.maxAge !== undefined && (typeof input.maxAge !== 'number' || !Number.isFinite(input.maxAge) || input.maxAge > MAX_LIFETIME)) {
+      throw invalid(`cookie maxAge must be a finite number of milliseconds, at most ${MAX_LIFETIME}`);
     }
     o.maxAge = input.maxAge === undefined ? undefined : Math.floor(input.maxAge);
   }

@@ -1,11 +1,21 @@
 import { codec } from '../codec';
-import { encodeData } from '../codec/msgpack';
+import { RECORD_HEADER } from '../codec/layout';
+import { nameTag } from '../codec/record';
 import type { Signer } from '../codec/types';
-import { isCookieStore, type AnyStore, type CookieRecord, type CookieSessionStore, type DecodedRecord, type MaybePromise, type SessionStore } from '../stores/types';
+import { optionsError } from '../errors';
+import {
+  isCookieStore, type AnyStore, type CookieRecord, type CookieSessionStore, type DecodedRecord, type MaybePromise, type SessionStore,
+} from '../stores/types';
 import { clearCookie, resolveCookieOptions, serializeCookie, type CookieOptions, type ResolvedCookieOptions } from './cookie';
+import { Entries } from './entries';
 import { generateId, isValidCustomId, isValidId } from './id';
+import { COMMITTED, DESTROYED, FRESH, LOADED, MODIFIED, REGENERATED } from './lifecycle';
 import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options';
-import { Session, type SessionData } from './session';
+import { readRecord } from './load';
+import { regenerateStored, type RegenerateHost } from './regenerate';
+import { Session, stateOf, type SessionData } from './session';
+import { SessionState } from './state';
+import { commitBytes, PatchJob, tooLarge } from './writes';
 
 /** What committing a session produced: Set-Cookie values now, the store write maybe later. */
 export interface Prepared {
@@ -29,6 +39,13 @@ function isPromise<T>(v: MaybePromise<T>): v is Promise<T> {
  *
  * Both answer synchronously when the store does (memory, cookie), so an
  * adapter can serve those stores without a single await.
+ *
+ * Server-side records are per-key (src/codec/layout.ts): a new session is
+ * written whole under its fresh id, an existing one gets a patch of the keys
+ * this request changed, which the store applies atomically. Records are
+ * bound to the session name (a record written for `cart` is no session for
+ * `admin`). Records of the previous format (v1 frames, records of other
+ * libraries a store reads) load as they are and are rewritten at their next save.
  */
 export class SessionManager<Data extends SessionData = SessionData> {
   /** Cookie name. */
@@ -39,6 +56,10 @@ export class SessionManager<Data extends SessionData = SessionData> {
   readonly #server: SessionStore | null;
   readonly #client: CookieSessionStore | null;
   readonly #validId: (id: string) => boolean;
+  /** This name's record tag (layout.ts). */
+  readonly #tag: number;
+  readonly #maxRecord: number | undefined;
+  readonly #regen: RegenerateHost | null;
 
   constructor(name: string, store: AnyStore, options: SessionOptions) {
     this.#opts = resolveOptions(name, options);
@@ -49,6 +70,11 @@ export class SessionManager<Data extends SessionData = SessionData> {
     this.#server = this.#client === null ? (store as SessionStore) : null;
     this.#signer = codec.createSigner(this.#opts.secrets);
     this.#validId = this.#opts.genid ? isValidCustomId : isValidId;
+    this.#tag = nameTag(name);
+    const max = this.#server?.maxRecordSize;
+    if (max !== undefined && (!Number.isInteger(max) || max < RECORD_HEADER)) throw optionsError(`the store's maxRecordSize must be an integer >= ${RECORD_HEADER}`);
+    this.#maxRecord = max;
+    this.#regen = this.#server === null ? null : this.#regenerateHost(this.#server);
   }
 
   /** Resolved cookie options (defaults applied). */
@@ -64,14 +90,19 @@ export class SessionManager<Data extends SessionData = SessionData> {
     return id;
   }
 
-  #fresh(hadCookie: boolean, parts = 0): Session<Data> {
-    return new Session<Data>(this, this.#newId(), true, null, {}, Date.now(), hadCookie, parts);
+  #fresh(hadCookie: boolean, parts = 0, entries = new Entries()): Session<Data> {
+    return new Session<Data>(new SessionState(this, this.#newId(), FRESH, Date.now(), hadCookie, parts, entries));
+  }
+
+  #loaded(id: string, entries: Entries, createdAt: number, parts = 0): Session<Data> {
+    return new Session<Data>(new SessionState(this, id, LOADED, createdAt, true, parts, entries));
   }
 
   /**
    * Loads the session named `this.name` from a raw Cookie header. Bad input
-   * (no cookie, forged, truncated, unknown or expired id) gives a fresh
-   * session; only a store failure rejects.
+   * (no cookie, forged, truncated, unknown or expired id, a record written
+   * for another session name, a forwarded id) gives a fresh session; only a
+   * store failure rejects.
    */
   load(cookieHeader: string | undefined): MaybePromise<Session<Data>> {
     if (this.#client !== null) return this.#loadClient(this.#client, cookieHeader);
@@ -99,7 +130,7 @@ export class SessionManager<Data extends SessionData = SessionData> {
       rec = null;
     }
     if (rec === null || !this.#validId(rec.id) || this.#pastDeadline(rec.createdAt, now)) return this.#fresh(true, rec?.parts ?? 0);
-    return new Session<Data>(this, rec.id, false, null, rec.data, rec.createdAt, true, rec.parts);
+    return this.#loaded(rec.id, new Entries().loadObject(rec.data, false), rec.createdAt, rec.parts);
   }
 
   #pastDeadline(createdAt: number, now: number): boolean {
@@ -109,54 +140,85 @@ export class SessionManager<Data extends SessionData = SessionData> {
 
   #fromRecord(id: string, record: Uint8Array | DecodedRecord | null): Session<Data> {
     if (record === null) return this.#fresh(true);
-    const now = Date.now();
-    if (record instanceof Uint8Array) {
-      const frame = codec.unframe(record);
-      if (frame === null || (frame.expiresAt !== 0 && frame.expiresAt <= now) || this.#pastDeadline(frame.createdAt, now)) {
-        return this.#fresh(true);
-      }
-      return new Session<Data>(this, id, false, frame.body, null, frame.createdAt, true);
-    }
-    if ((record.expiresAt !== 0 && record.expiresAt <= now) || this.#pastDeadline(record.createdAt, now)) return this.#fresh(true);
-    return new Session<Data>(this, id, false, null, record.data, record.createdAt, true);
+    const e = new Entries();
+    const createdAt = readRecord(e, record, this.#tag, Date.now(), this.#opts.absoluteTimeout);
+    if (createdAt < 0) return this.#fresh(true, 0, e);
+    return this.#loaded(id, e, createdAt);
   }
 
   /**
    * Decides what a session's response needs and starts the store write.
    * The Set-Cookie values are known synchronously, so an adapter whose
    * headers must go out now (a streamed response) can send them at once.
-   * Repeated calls without changes in between do nothing.
+   * Repeated calls without changes in between do nothing. Throws what
+   * cannot be stored (a coded error: a reserved or unencodable key, a
+   * record past the store's maxRecordSize) before anything is sent; the
+   * session then stays modified and the stored record as it was.
    */
   prepare(session: Session<Data>): Prepared {
-    if (session._committed) return DONE;
-    session._committed = true;
-    const o = session._cookie ?? this.#opts.cookie;
+    return this.#prepare(stateOf(session));
+  }
+
+  #prepare(s: SessionState): Prepared {
+    const phase = s.phase;
+    if (phase === COMMITTED) return DONE;
+    s.assertCommittable();
+    const o = s.cookie ?? this.#opts.cookie;
     const now = Date.now();
     const maxAge = o.maxAge;
-    let ttl = maxAge ?? this.#opts.ttl;
-    const limit = this.#opts.absoluteTimeout;
-    if (limit !== undefined) ttl = Math.min(ttl, session._createdAt + limit - now);
-    if ((maxAge !== undefined && maxAge < 0) || ttl <= 0 || (session._destroyed && !session._modified)) {
-      return this.#remove(session, o);
+    const ttl = this.#ttl(s, o, now);
+    if ((maxAge !== undefined && maxAge < 0) || ttl <= 0 || phase === DESTROYED) return this.#remove(s, o);
+    if (phase === MODIFIED) return this.#client !== null ? this.#writeClient(s, o, now, ttl) : this.#writeServer(s, o, now, ttl);
+    const cookieExpiry = maxAge === undefined ? undefined : now + ttl;
+    if (phase === REGENERATED) {
+      // Written under its new id by regenerate(): only the cookie is left to send.
+      s.commitOther();
+      return { headers: [serializeCookie(this.name, this.#signedValue(s.id), o, cookieExpiry, true)], write: undefined };
     }
-    if (session._modified) {
-      session._destroyed = false;
-      return this.#write(session, o, now, ttl);
+    if (this.#opts.rolling && s.stored) {
+      if (this.#client !== null) return this.#writeClient(s, o, now, ttl);
+      const headers = [serializeCookie(this.name, this.#signedValue(s.id), o, cookieExpiry, true)];
+      s.commitOther();
+      return { headers, write: this.#server!.touch(s.id, ttl) };
     }
-    if (this.#opts.rolling && !session._isNew) {
-      if (this.#client !== null) return this.#write(session, o, now, ttl);
-      const cookieExpiry = maxAge === undefined ? undefined : now + ttl;
-      const headers = [serializeCookie(this.name, this.#signedValue(session._id), o, cookieExpiry, true)];
-      return { headers, write: this.#server!.touch(session._id, ttl) };
-    }
+    s.commitOther();
     return DONE;
+  }
+
+  /** The store TTL from now: the cookie's maxAge (or `ttl`), never past the absolute deadline. */
+  #ttl(s: SessionState, o: ResolvedCookieOptions, now: number): number {
+    const ttl = o.maxAge ?? this.#opts.ttl;
+    const limit = this.#opts.absoluteTimeout;
+    return limit === undefined ? ttl : Math.min(ttl, s.createdAt + limit - now);
+  }
+
+  /**
+   * A record's hard expiry. Under `rolling` a touch extends the store's TTL
+   * without rewriting the record, so the hard expiry can only be the
+   * absolute deadline (0: none).
+   */
+  #hardExpiry(createdAt: number, now: number, ttl: number): number {
+    const limit = this.#opts.absoluteTimeout;
+    const deadline = limit === undefined ? 0 : createdAt + limit;
+    if (this.#opts.rolling) return deadline;
+    return deadline === 0 ? now + ttl : Math.min(deadline, now + ttl);
   }
 
   /** `prepare`, then wait for the store: resolves to the Set-Cookie values to send. */
   commit(session: Session<Data>): MaybePromise<readonly string[]> {
+    let s: SessionState;
+    try {
+      s = stateOf(session);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.#commit(s);
+  }
+
+  #commit(s: SessionState): MaybePromise<readonly string[]> {
     let p: Prepared;
     try {
-      p = this.prepare(session);
+      p = this.#prepare(s);
     } catch (err) {
       return Promise.reject(err);
     }
@@ -171,134 +233,151 @@ export class SessionManager<Data extends SessionData = SessionData> {
     return this.#signer.signCookie(id);
   }
 
-  #write(session: Session<Data>, o: ResolvedCookieOptions, now: number, ttl: number): Prepared {
-    const data = session._values();
-    const createdAt = session._createdAt;
-    const limit = this.#opts.absoluteTimeout;
-    const deadline = limit === undefined ? 0 : createdAt + limit;
+  #checkSize(size: number): void {
+    const max = this.#maxRecord;
+    if (max !== undefined && size > max) throw tooLarge(size, max);
+  }
+
+  /** The whole view of `s` as a RECORD, size-checked. */
+  #record(s: SessionState, expiresAt: number): Buffer {
+    const bytes = commitBytes(s, true, expiresAt, this.#tag);
+    this.#checkSize(bytes.length);
+    return bytes;
+  }
+
+  #writeServer(s: SessionState, o: ResolvedCookieOptions, now: number, ttl: number): Prepared {
+    const store = this.#server!;
+    const e = s.entries;
+    const createdAt = s.createdAt;
+    const expiresAt = this.#hardExpiry(createdAt, now, ttl);
+    // A new session is written whole under its fresh id; so is every session
+    // on a store that cannot patch (its writes are last-write-wins).
+    const whole = !s.stored || store.patch === undefined;
+    const legacy = e.legacy;
+    const bytes = commitBytes(s, whole, expiresAt, this.#tag);
+    const size = whole || legacy ? bytes.length : e.estimate(bytes.length);
+    this.#checkSize(size);
     const cookieExpiry = o.maxAge === undefined ? undefined : now + ttl;
-    let headers: readonly string[];
+    // The browser already holds this exact cookie unless the id is new, its
+    // expiry moves (maxAge), or its attributes changed: then say nothing.
+    const resend = !s.stored || cookieExpiry !== undefined || s.cookie !== null || this.#opts.rolling || s.owesCookie;
+    const headers = resend ? [serializeCookie(this.name, this.#signedValue(s.id), o, cookieExpiry, true)] : NONE;
+    const id = s.id;
+    // What a failed write must put back, kept in locals: the common commit succeeds at once.
+    const epoch = s.epoch;
+    const wasStored = s.stored;
+    const owed = s.owesCookie;
+    const clear = e.clearPending;
+    const writes = s.commitWrite(size);
     let write: MaybePromise<void>;
-    if (this.#client !== null) {
-      // The cookie is the only copy: its sealed expiry must always be set.
-      let pairs: Array<[string, string]>;
-      try {
-        pairs = this.#client.write(this.name, session._id, data, now + ttl, createdAt);
-      } catch (err) {
-        // Not written (too large, not encodable): like an unacknowledged store
-        // write, the next commit must try again instead of finding nothing to do.
-        session._committed = false;
-        throw err;
+    try {
+      if (whole) {
+        write = store.set(id, bytes, ttl);
+      } else {
+        const outcome = store.patch!(id, bytes, ttl);
+        // The common answer, a synchronous 'ok' (memory store), needs no job.
+        write = outcome === 'ok' ? undefined : new PatchJob(store, s, writes, clear, legacy, id, bytes, ttl, expiresAt, createdAt, this.#tag).run(outcome);
       }
-      const out: string[] = [];
-      for (const [name, value] of pairs) out.push(serializeCookie(name, value, o, cookieExpiry));
-      if (session._parts > pairs.length) {
-        for (const name of this.#client.names(this.name, session._parts).slice(pairs.length)) out.push(clearCookie(name, o));
-      }
-      session._parts = pairs.length;
-      headers = out;
-      write = undefined;
-    } else {
-      // Under `rolling` a touch extends the store's TTL without rewriting the
-      // frame, so the frame's hard expiry can only be the absolute deadline.
-      const hard = this.#opts.rolling ? deadline : deadline === 0 ? now + ttl : Math.min(deadline, now + ttl);
-      const record = codec.frame(encodeData(data), hard, createdAt);
-      // The browser already holds this exact cookie unless the id is new, its
-      // expiry moves (maxAge), or its attributes changed: then say nothing.
-      const resend = session._isNew || cookieExpiry !== undefined || session._cookie !== null || this.#opts.rolling;
-      headers = resend ? [serializeCookie(this.name, this.#signedValue(session._id), o, cookieExpiry, true)] : NONE;
-      write = this.#server!.set(session._id, record, ttl);
+    } catch (err) {
+      s.commitFailed(epoch, wasStored, owed, writes, clear, legacy);
+      throw err;
     }
-    const wasNew = session._isNew;
-    markClean(session);
-    session._isNew = false;
     if (isPromise(write)) {
       write = write.catch((err: unknown) => {
         // Not acknowledged: the next commit must try again.
-        session._isNew = wasNew;
-        session._modified = true;
-        session._committed = false;
+        s.commitFailed(epoch, wasStored, owed, writes, clear, legacy);
         throw err;
       });
+    } else if (headers === NONE) {
+      return DONE;
     }
     return { headers, write };
   }
 
-  #remove(session: Session<Data>, o: ResolvedCookieOptions): Prepared {
-    const id = session._id;
-    const stored = !session._isNew;
-    const hadCookie = session._hadCookie || session._destroyed || stored;
+  #writeClient(s: SessionState, o: ResolvedCookieOptions, now: number, ttl: number): Prepared {
+    const client = this.#client!;
+    const cookieExpiry = o.maxAge === undefined ? undefined : now + ttl;
+    // The cookie is the only copy: its sealed expiry must always be set. A
+    // write that throws (too large, not encodable) leaves the session as it
+    // was, so the next commit tries again.
+    const pairs = client.write(this.name, s.id, s.entries.toObject(), now + ttl, s.createdAt);
+    const headers: string[] = [];
+    for (const [name, value] of pairs) headers.push(serializeCookie(name, value, o, cookieExpiry));
+    if (s.parts > pairs.length) {
+      for (const name of client.names(this.name, s.parts).slice(pairs.length)) headers.push(clearCookie(name, o));
+    }
+    s.parts = pairs.length;
+    if (s.phase === MODIFIED) s.commitWrite(0);
+    else s.commitOther();
+    return { headers, write: undefined };
+  }
+
+  #remove(s: SessionState, o: ResolvedCookieOptions): Prepared {
+    const id = s.id;
+    const stored = s.stored;
+    const hadCookie = s.hadCookie || s.phase === DESTROYED || stored;
     const headers: string[] = [];
     if (hadCookie) {
       if (this.#client !== null) {
-        for (const name of this.#client.names(this.name, Math.max(1, session._parts))) headers.push(clearCookie(name, o));
+        for (const name of this.#client.names(this.name, Math.max(1, s.parts))) headers.push(clearCookie(name, o));
       } else {
         headers.push(clearCookie(this.name, o));
       }
     }
     const write = stored && this.#server !== null ? this.#server.destroy(id) : undefined;
-    resetEmpty(session, this.#newId());
-    session._destroyed = false;
-    session._committed = true;
+    s.removed(this.#newId());
     return { headers, write };
   }
 
   /** @internal Session.save(): commit now and hand the cookie to the adapter at once. */
-  async save(session: Session<Data>): Promise<void> {
-    session._committed = false;
-    const headers = await this.commit(session);
-    if (headers.length === 0) return;
-    if (session._sink !== null) session._sink(headers);
-    else session._pending = session._pending === null ? [...headers] : [...session._pending, ...headers];
+  async save(s: SessionState): Promise<void> {
+    s.deliver(await this.#commit(s));
   }
 
   /** @internal Session.regenerate(). */
-  async regenerate(session: Session<Data>): Promise<void> {
-    session._values();
-    const old = session._id;
-    const stored = !session._isNew;
-    session._id = this.#newId();
-    session._isNew = true;
-    session._destroyed = false;
-    session._touch();
-    if (stored && this.#server !== null) await this.#server.destroy(old);
+  async regenerate(s: SessionState): Promise<void> {
+    if (this.#client !== null) {
+      // Nothing server-side: the cookie is resealed under the new id.
+      s.renamed(this.#newId());
+      s.change();
+      return;
+    }
+    // Nothing stored under the old id: a new name is all it takes.
+    if (!s.stored) return s.renamed(this.#newId());
+    const now = Date.now();
+    if (this.#ttl(s, s.cookie ?? this.#opts.cookie, now) <= 0) return this.destroy(s);
+    await regenerateStored(this.#regen!, s);
+  }
+
+  #regenerateHost(store: SessionStore): RegenerateHost {
+    return {
+      store,
+      tag: this.#tag,
+      grace: this.#opts.regenerateGrace,
+      newId: () => this.#newId(),
+      lifetime: (s, now) => {
+        const ttl = this.#ttl(s, s.cookie ?? this.#opts.cookie, now);
+        return { ttl, expiresAt: this.#hardExpiry(s.createdAt, now, ttl) };
+      },
+      record: (s, expiresAt) => this.#record(s, expiresAt),
+    };
   }
 
   /** @internal Session.destroy(). */
-  async destroy(session: Session<Data>): Promise<void> {
-    const old = session._id;
-    const stored = !session._isNew;
-    resetEmpty(session, this.#newId());
-    session._destroyed = true;
-    session._committed = false;
+  async destroy(s: SessionState): Promise<void> {
+    const old = s.id;
+    const stored = s.stored;
+    s.destroyed(this.#newId());
     if (stored && this.#server !== null) await this.#server.destroy(old);
   }
 
   /** @internal Session.options(). */
-  cookieOptions(session: Session<Data>, input: CookieOptions): ResolvedCookieOptions {
-    return resolveCookieOptions(this.name, input, session._cookie ?? this.#opts.cookie);
+  cookieOptions(s: SessionState, input: CookieOptions): ResolvedCookieOptions {
+    return resolveCookieOptions(this.name, input, s.cookie ?? this.#opts.cookie);
   }
 
   /** Set-Cookie values produced by explicit saves that no adapter consumed yet (then forgotten). */
   takePending(session: Session<Data>): readonly string[] {
-    const p = session._pending;
-    session._pending = null;
-    return p ?? NONE;
+    return stateOf(session).takePending() ?? NONE;
   }
-}
-
-function markClean(session: Session<any>): void {
-  session._modified = false;
-  session._changed = null;
-  session._deleted = null;
-  session._cleared = false;
-}
-
-function resetEmpty(session: Session<any>, id: string): void {
-  session._id = id;
-  session._isNew = true;
-  session._body = null;
-  session._data = {};
-  session._createdAt = Date.now();
-  markClean(session);
 }

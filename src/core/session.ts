@@ -1,161 +1,123 @@
-import { decodeData } from '../codec/msgpack';
-import type { CookieOptions, ResolvedCookieOptions } from './cookie';
+import type { CookieOptions } from './cookie';
+import type { Entries } from './entries';
+import { MODIFIED, REGENERATED, REGENERATING } from './lifecycle';
+import type { SessionState } from './state';
 
-/** Shape of session data: string keys, any msgpack-encodable values. */
+/** Shape of session data: string keys, msgpack-encodable values. */
 export type SessionData = Record<string, unknown>;
 
-/** @internal What a session needs from its manager. */
-export interface SessionHost {
-  save(session: Session<any>): Promise<void>;
-  regenerate(session: Session<any>): Promise<void>;
-  destroy(session: Session<any>): Promise<void>;
-  cookieOptions(session: Session<any>, input: CookieOptions): ResolvedCookieOptions;
-}
+/** The keys of `Data` a session can be asked for. */
+export type SessionKey<Data extends SessionData> = keyof Data & string;
 
-/** Receives Set-Cookie values as soon as an explicit `save()` produced them. @internal */
-export type CookieSink = (setCookie: readonly string[]) => void;
+let peek: (s: Session<SessionData>) => SessionState;
+
+function checkName(key: unknown): asserts key is string {
+  if (typeof key !== 'string') throw new TypeError(`session keys are strings, not ${typeof key}`);
+}
 
 /**
  * One named session of one request.
  *
- * The stored record is decoded only when the handler first reads or writes
- * data, and an unchanged session is never re-encoded: reading it costs
- * nothing, and committing it costs no store write and no Set-Cookie.
+ * Each top-level key is its own entry in the stored record: a value is
+ * decoded on its first `get`, a commit sends only the keys this request
+ * set or deleted, and an unchanged session costs no store write and no
+ * Set-Cookie. Concurrent requests on one session that change different keys
+ * all keep their changes; the same key written by two of them keeps the
+ * later write.
  *
- * `Session<{ user: string; views: number }>` types `get` and `set`.
+ * Store a change with `set`: mutating an object returned by `get` changes
+ * nothing stored. `Session<{ user: string; views: number }>` types `get`
+ * and `set`.
  */
 export class Session<Data extends SessionData = SessionData> {
-  /** @internal */ _id: string;
-  /** @internal */ readonly _host: SessionHost;
-  /** @internal Record body not decoded yet. */ _body: Uint8Array | null;
-  /** @internal */ _data: SessionData | null;
-  /** @internal Keys set since the last commit. */ _changed: Set<string> | null = null;
-  /** @internal Keys deleted since the last commit. */ _deleted: Set<string> | null = null;
-  /** @internal `clear()` was called since the last commit. */ _cleared = false;
-  /** @internal Anything changed since the last commit. */ _modified = false;
-  /** @internal No record exists under `_id` yet. */ _isNew: boolean;
-  /** @internal */ _createdAt: number;
-  /** @internal Per-response cookie options from `options()`. */ _cookie: ResolvedCookieOptions | null = null;
-  /** @internal The request carried a cookie for this session (so clearing it means something). */ _hadCookie: boolean;
-  /** @internal Cookie parts the request carried (client-side stores). */ _parts: number;
-  /** @internal Where explicit saves send their Set-Cookie values. */ _sink: CookieSink | null = null;
-  /** @internal A commit for this response already ran and nothing changed since. */ _committed = false;
-  /** @internal `destroy()` ran and no commit cleared the cookie yet. */ _destroyed = false;
-  /** @internal Set-Cookie values of explicit saves that had no sink. */ _pending: string[] | null = null;
+  readonly #s: SessionState;
+  readonly #e: Entries;
 
   /** @internal */
-  constructor(host: SessionHost, id: string, isNew: boolean, body: Uint8Array | null, data: SessionData | null, createdAt: number, hadCookie: boolean, parts = 0) {
-    this._host = host;
-    this._id = id;
-    this._isNew = isNew;
-    this._body = body;
-    this._data = data;
-    this._createdAt = createdAt;
-    this._hadCookie = hadCookie;
-    this._parts = parts;
+  constructor(state: SessionState) {
+    this.#s = state;
+    this.#e = state.entries;
+  }
+
+  static {
+    peek = (s) => s.#s;
+  }
+
+  /** @internal True for a Session (not a look-alike). */
+  static isSession(x: unknown): x is Session<SessionData> {
+    return x !== null && typeof x === 'object' && #s in x;
   }
 
   /** The session id (changes on `regenerate()` and `destroy()`). */
   get id(): string {
-    return this._id;
+    return this.#s.id;
   }
 
   /** True until the session has been stored once. */
   get isNew(): boolean {
-    return this._isNew;
+    return !this.#s.stored;
   }
 
-  /** True when something changed that the next commit will write. */
+  /** True when the next commit has something to write (changed data or options, or a new id's cookie). */
   get isModified(): boolean {
-    return this._modified;
+    const p = this.#s.phase;
+    return p === MODIFIED || p === REGENERATING || p === REGENERATED;
   }
 
-  /** @internal Decoded data; decodes the record body on first use. */
-  _values(): SessionData {
-    let data = this._data;
-    if (data === null) {
-      const body = this._body;
-      // A body that does not decode is garbage from the store: the session starts empty.
-      data = (body !== null ? decodeData(body) : null) ?? {};
-      this._data = data;
-      this._body = null;
-    }
-    return data;
+  /**
+   * The value stored under `key`, or undefined (also for a stored value
+   * that cannot be decoded). Repeated calls return the same object.
+   */
+  get<K extends SessionKey<Data>>(key: K): Data[K] | undefined {
+    return this.#e.get(key) as Data[K] | undefined;
   }
 
-  /** @internal */
-  _touch(): void {
-    this._modified = true;
-    this._committed = false;
-  }
-
-  /** The value stored under `key`, or undefined. */
-  get<K extends keyof Data & string>(key: K): Data[K] | undefined {
-    const data = this._values();
-    return Object.prototype.hasOwnProperty.call(data, key) ? (data[key] as Data[K]) : undefined;
-  }
-
-  /** Stores `value` under `key`. */
-  set<K extends keyof Data & string>(key: K, value: Data[K]): this {
-    const data = this._values();
-    data[key] = value;
-    (this._changed ??= new Set()).add(key);
-    this._deleted?.delete(key);
-    this._touch();
+  /** Stores `value` under `key` (sent at the next commit). */
+  set<K extends SessionKey<Data>>(key: K, value: Data[K]): this {
+    checkName(key);
+    this.#e.set(key, value);
+    this.#s.change();
     return this;
   }
 
   /** Removes `key`. */
-  delete<K extends keyof Data & string>(key: K): this {
-    const data = this._values();
-    if (Object.prototype.hasOwnProperty.call(data, key)) {
-      delete data[key];
-      (this._deleted ??= new Set()).add(key);
-      this._changed?.delete(key);
-      this._touch();
-    }
+  delete<K extends SessionKey<Data>>(key: K): this {
+    checkName(key);
+    if (this.#e.delete(key)) this.#s.change();
     return this;
   }
 
   /** Removes every key. */
   clear(): this {
-    const data = this._values();
-    for (const key in data) {
-      (this._deleted ??= new Set()).add(key);
-    }
-    this._data = {};
-    this._changed = null;
-    this._cleared = true;
-    this._touch();
+    this.#e.clear();
+    this.#s.change();
     return this;
   }
 
-  /** All keys currently set. */
+  /**
+   * Every key set, least recently written first (a key written by this
+   * request moves to the end). Lists stored keys without decoding a value.
+   */
   keys(): string[] {
-    return Object.keys(this._values());
+    return this.#e.keys();
   }
 
   /** Appends a flash message under `key` (default `_flash`). */
   addFlash(value: unknown, key = '_flash'): this {
-    const data = this._values();
-    const list = data[key];
-    const next = Array.isArray(list) ? [...list, value] : [value];
-    data[key] = next;
-    (this._changed ??= new Set()).add(key);
-    this._deleted?.delete(key);
-    this._touch();
+    checkName(key);
+    const list = this.#e.get(key);
+    this.#e.set(key, Array.isArray(list) ? [...list, value] : [value]);
+    this.#s.change();
     return this;
   }
 
   /** Returns and removes the flash messages under `key` (default `_flash`). */
   flashes(key = '_flash'): unknown[] {
-    const data = this._values();
-    const list = data[key];
+    checkName(key);
+    const list = this.#e.get(key);
     if (list === undefined) return [];
-    delete data[key];
-    (this._deleted ??= new Set()).add(key);
-    this._changed?.delete(key);
-    this._touch();
+    this.#e.delete(key);
+    this.#s.change();
     return Array.isArray(list) ? list : [list];
   }
 
@@ -164,18 +126,14 @@ export class Session<Data extends SessionData = SessionData> {
    * delete the session, or a longer maxAge for "remember me").
    */
   options(cookie: CookieOptions): this {
-    this._cookie = this._host.cookieOptions(this, cookie);
-    this._touch();
+    const s = this.#s;
+    s.setCookieOptions(s.host.cookieOptions(s, cookie));
     return this;
   }
 
-  /** Keys set and deleted since the last commit (what a partial-write store would send). */
+  /** Keys set and deleted since the last commit, and whether `clear()` ran (what the next patch carries). */
   changes(): { changed: readonly string[]; deleted: readonly string[]; cleared: boolean } {
-    return {
-      changed: this._changed ? [...this._changed] : [],
-      deleted: this._deleted ? [...this._deleted] : [],
-      cleared: this._cleared,
-    };
+    return this.#e.changes();
   }
 
   /**
@@ -184,22 +142,35 @@ export class Session<Data extends SessionData = SessionData> {
    * response headers go out.
    */
   save(): Promise<void> {
-    return this._host.save(this);
+    return this.#s.host.save(this.#s);
   }
 
   /**
-   * Gives the session a new id, keeping its data, and destroys the record
-   * under the old id: call it on login (session fixation defence).
+   * Gives the session a new id, keeping its data, and retires the old id:
+   * call it on login (session fixation defence). The old id never opens the
+   * new session; requests still in flight with it keep their writes (they
+   * reach the new id during the manager's `regenerateGrace`). Await it
+   * before the response.
    */
   regenerate(): Promise<void> {
-    return this._host.regenerate(this);
+    return this.#s.host.regenerate(this.#s);
   }
 
   /**
-   * Destroys the stored record. The session continues as a new, empty one
+   * Destroys the stored record (a logout): requests still in flight with
+   * the old id write nothing. The session continues as a new, empty one
    * with a new id; the cookie is cleared unless new data is stored.
    */
   destroy(): Promise<void> {
-    return this._host.destroy(this);
+    return this.#s.host.destroy(this.#s);
   }
+}
+
+/**
+ * @internal The state behind a session: what the manager and the adapters
+ * use. Throws a TypeError for anything that is not a Session.
+ */
+export function stateOf(session: Session<any>): SessionState {
+  if (!Session.isSession(session)) throw new TypeError('not a hotsession Session');
+  return peek(session);
 }

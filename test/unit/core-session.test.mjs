@@ -1,6 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
 import { createSessionManager, MemoryStore, HotsessionError } from 'hotsession';
+
+const require = createRequire(import.meta.url);
 
 const secret = 'unit secret';
 
@@ -34,20 +37,42 @@ test('an untouched session costs no store write and no Set-Cookie', async () => 
   await store.close();
 });
 
-test('the record is decoded lazily and an unchanged session is never re-encoded', async () => {
+test('the record is decoded lazily and an unchanged value is never re-encoded', async () => {
+  const { Unpackr } = require('msgpackr');
+  const { RecordWriter, nameTag, scanRecord, findKey } = require('../../dist/codec/record.js');
+  const sig = require('cookie-signature');
   const store = new MemoryStore();
   const m = createSessionManager('sid', store, { secret, rolling: true });
-  const s = m.load();
-  s.set('big', 'x'.repeat(300));
-  const h = m.commit(s);
-  const s2 = m.load(cookieOf(h));
-  assert.equal(s2._data, null, 'not decoded before first access');
-  assert.ok(s2._body instanceof Uint8Array);
-  // rolling: a touch, not a rewrite, and still no decode
-  const h2 = m.commit(s2);
-  assert.equal(h2.length, 1);
-  assert.equal(s2._data, null);
-  assert.equal(s2.get('big').length, 300);
+  // "hi" as str8 (0xd9): msgpackr itself would write a fixstr, so a re-encoded value would change bytes.
+  const odd = Buffer.from([0xd9, 0x02, 0x68, 0x69]);
+  const id = 'L'.repeat(32);
+  const w = new RecordWriter().begin(0, 0, 0, Date.now(), nameTag('sid'));
+  w.set('odd', odd).set('small', Buffer.from([0x01]));
+  store.set(id, w.finish(), 60_000);
+  const cookie = 'sid=' + encodeURIComponent('s:' + sig.sign(id, secret));
+  let unpacks = 0;
+  const unpack = Unpackr.prototype.unpack;
+  Unpackr.prototype.unpack = function (...a) { unpacks++; return unpack.apply(this, a); };
+  try {
+    const s2 = m.load(cookie);
+    assert.deepEqual(s2.keys(), ['odd', 'small'], 'keys without decoding');
+    // rolling: a touch, not a rewrite, and still no decode
+    assert.equal(m.commit(s2).length, 1);
+    assert.equal(unpacks, 0);
+    const s3 = m.load(cookie);
+    assert.equal(s3.get('small'), 1);
+    assert.equal(unpacks, 1, 'one value decoded, not the record');
+    s3.set('small', 2);
+    m.commit(s3);
+  } finally {
+    Unpackr.prototype.unpack = unpack;
+  }
+  const rec = store.get(id);
+  const v = scanRecord(rec);
+  const i = findKey(rec, v, 'odd');
+  assert.deepEqual(rec.subarray(v.index[4 * i + 2], v.index[4 * i + 2] + v.index[4 * i + 3]), odd, 'the unchanged value kept its bytes');
+  assert.equal(m.load(cookie).get('odd'), 'hi');
+  assert.equal(m.load(cookie).get('small'), 2);
   await store.close();
 });
 
@@ -88,18 +113,25 @@ test('flashes are returned once; missing flashes are a new empty array', () => {
   assert.deepEqual(s.flashes('errors'), ['b']);
 });
 
-test('regenerate keeps data under a new id and destroys the old record', async () => {
+test('regenerate keeps data under a new id; the old id only forwards, and loads as a fresh session', async () => {
   const store = new MemoryStore();
   const m = createSessionManager('sid', store, { secret });
   const s = m.load();
   s.set('u', 'x');
-  m.commit(s);
+  const h = m.commit(s);
   const old = s.id;
   await s.regenerate();
   assert.notEqual(s.id, old);
-  assert.equal(store.get(old), null);
-  m.commit(s);
-  assert.ok(store.get(s.id));
+  const marker = store.get(old);
+  assert.equal(marker[2], 1, 'the old id holds a FORWARD marker');
+  assert.equal(marker.subarray(28).toString('latin1'), s.id);
+  const replay = m.load(cookieOf(h));
+  assert.equal(replay.isNew, true);
+  assert.notEqual(replay.id, s.id);
+  assert.equal(replay.get('u'), undefined);
+  const h2 = m.commit(s);
+  assert.equal(h2.length, 1, 'the new id gets its cookie');
+  assert.equal(m.load(cookieOf(h2)).get('u'), 'x');
   assert.equal(s.get('u'), 'x');
 });
 
@@ -215,9 +247,6 @@ test('genid: custom ids are used and bounded', () => {
   const bad = createSessionManager('sid', new MemoryStore(), { secret, genid: () => 'has space' });
   assert.throws(() => bad.load(), /genid/);
 });
-
-import { createRequire } from 'node:module';
-const require = createRequire(import.meta.url);
 
 test('a modified existing session without maxAge re-sends no cookie (the browser has it)', () => {
   const m = createSessionManager('sid', new MemoryStore(), { secret });

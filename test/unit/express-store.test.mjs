@@ -176,7 +176,7 @@ describe('toExpressStore()', () => {
     await call(store, 'set', 't', stored({ n: 1 }));
     const before = hot.get('t');
     await call(store, 'touch', 't', stored({ n: 2 }, 120_000));
-    assert.equal(hot.get('t'), before, 'the record is not rewritten');
+    assert.deepEqual(hot.get('t'), before, 'the record is not rewritten');
     await call(store, 'set', 't', stored({ n: 3 }, -5));
     assert.equal(hot.get('t'), null);
     hot.close();

@@ -1,5 +1,7 @@
 import { codec } from '../../codec';
+import { FRAME_MAGIC, KIND_RECORD, RECORD_VERSION } from '../../codec/layout';
 import { decodeData, encodeData } from '../../codec/msgpack';
+import { recordObject } from '../../core/record-keys';
 import { optionsError } from '../../errors';
 import type { DecodedRecord, MaybePromise, SessionStore } from '../../stores/types';
 import { sessionJson } from './json';
@@ -166,7 +168,15 @@ function readRecord(rec: Uint8Array | DecodedRecord | null, defaults: CookieOpti
   let sess: Record<string, any> | null;
   let created = now;
   let expiresAt = 0;
-  if (rec instanceof Uint8Array) {
+  if (rec instanceof Uint8Array && rec[0] === FRAME_MAGIC && rec[1] === RECORD_VERSION) {
+    // A per-key record written by the other adapters: every value that decodes.
+    // A FORWARD marker (a regenerated id) is no session, as in the core.
+    const view = codec.scan(rec);
+    if (view === null || view.kind !== KIND_RECORD) return null;
+    sess = recordObject(rec, view);
+    created = view.createdAt;
+    expiresAt = view.expiresAt;
+  } else if (rec instanceof Uint8Array) {
     const frame = codec.unframe(rec);
     if (frame !== null) {
       sess = decodeBody(frame.body);

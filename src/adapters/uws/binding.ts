@@ -1,5 +1,5 @@
 import type { SessionManager } from '../../core/manager';
-import type { Session } from '../../core/session';
+import { stateOf, type Session } from '../../core/session';
 import { codes, HotsessionError } from '../../errors';
 import type { MaybePromise } from '../../stores/types';
 import type { Binding, SessionGetter } from './types';
@@ -35,7 +35,7 @@ function join(a: readonly string[], b: readonly string[]): readonly string[] {
  * store is (and then allocates nothing for an unchanged session).
  */
 export function commitOne(m: SessionManager, s: Session<any>): MaybePromise<readonly string[]> {
-  const pending = s._pending === null ? null : m.takePending(s);
+  const pending = stateOf(s).hasPending ? m.takePending(s) : null;
   const out = m.commit(s);
   if (pending === null) return out;
   if (out instanceof Promise) return out.then((h) => join(pending, h));
