@@ -68,6 +68,12 @@ export class SessionManager<Data extends SessionData = SessionData> {
     this.store = store;
     this.#client = isCookieStore(store) ? store : null;
     this.#server = this.#client === null ? (store as SessionStore) : null;
+    const server = this.#server;
+    if (server !== null && (typeof server.patch !== 'function' || typeof server.forward !== 'function')) {
+      // Without them a commit could only overwrite whole records (losing concurrent writes) and a
+      // logout could be undone by a request in flight: refuse now rather than degrade silently.
+      throw optionsError('a server-side store needs patch() and forward() (see SessionStore in hotsession); express-session stores go through hotsession/express');
+    }
     this.#signer = codec.createSigner(this.#opts.secrets);
     this.#validId = this.#opts.genid ? isValidCustomId : isValidId;
     this.#tag = nameTag(name);
@@ -250,9 +256,8 @@ export class SessionManager<Data extends SessionData = SessionData> {
     const e = s.entries;
     const createdAt = s.createdAt;
     const expiresAt = this.#hardExpiry(createdAt, now, ttl);
-    // A new session is written whole under its fresh id; so is every session
-    // on a store that cannot patch (its writes are last-write-wins).
-    const whole = !s.stored || store.patch === undefined;
+    // A new session is written whole under its fresh id; every other commit is a patch.
+    const whole = !s.stored;
     const legacy = e.legacy;
     const bytes = commitBytes(s, whole, expiresAt, this.#tag);
     const size = whole || legacy ? bytes.length : e.estimate(bytes.length);
@@ -274,7 +279,7 @@ export class SessionManager<Data extends SessionData = SessionData> {
       if (whole) {
         write = store.set(id, bytes, ttl);
       } else {
-        const outcome = store.patch!(id, bytes, ttl);
+        const outcome = store.patch(id, bytes, ttl);
         // The common answer, a synchronous 'ok' (memory store), needs no job.
         write = outcome === 'ok' ? undefined : new PatchJob(store, s, writes, clear, legacy, id, bytes, ttl, expiresAt, createdAt, this.#tag).run(outcome);
       }

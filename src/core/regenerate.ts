@@ -75,15 +75,6 @@ export async function regenerateStored(h: RegenerateHost, s: SessionState): Prom
     throw err;
   }
   s.movedIn();
-  if (store.forward === undefined) {
-    // A store without forward markers: the old record goes at once (in-flight writes to it are lost).
-    try {
-      await store.destroy(oldId);
-    } finally {
-      s.moved();
-    }
-    return;
-  }
   let held: Uint8Array | DecodedRecord | null;
   try {
     held = await store.forward(oldId, forwardMarker(newId, now + h.grace, createdAt, h.tag), h.grace);

@@ -160,7 +160,7 @@ export class PatchJob {
         if (this.#whole || this.#resent) this.#bytes = sentPatch(this.#writes, this.#clear, this.#expiresAt, this.#createdAt, this.#tag);
         this.#id = to;
       }
-      outcome = this.#store.patch!(this.#id, this.#bytes, this.#ttl);
+      outcome = this.#store.patch(this.#id, this.#bytes, this.#ttl);
     }
   }
 }

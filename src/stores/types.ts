@@ -64,28 +64,22 @@ export interface SessionStore {
   get(id: string): MaybePromise<Uint8Array | DecodedRecord | null>;
   /**
    * Writes a whole record that expires `ttlMs` from now, unconditionally.
-   * The core uses it only for a new session under a fresh id (and for
-   * every write on a store without `patch`).
+   * The core uses it only for a new session under a fresh id.
    */
   set(id: string, record: Uint8Array, ttlMs: number): MaybePromise<void>;
   /**
    * Applies a PATCH (src/codec/layout.ts) to the live record under `id`,
    * atomically with respect to every other write to `id` (from any process
    * sharing the backend); afterwards the record expires `ttlMs` from now.
-   * Optional only while stores are being moved to per-key records: without
-   * it the core writes whole records with `set` (the last write wins, as
-   * with express-session's stores).
    */
-  patch?(id: string, patch: Uint8Array, ttlMs: number): MaybePromise<PatchOutcome>;
+  patch(id: string, patch: Uint8Array, ttlMs: number): MaybePromise<PatchOutcome>;
   /**
    * When `id` holds a live record: atomically replaces it with `marker` (a
    * FORWARD marker built by the core) expiring `graceMs` from now, and
    * returns the record it held (as `get` would). Otherwise writes nothing
-   * and returns null. Optional for the same reason as `patch`: without it
-   * regenerate() destroys the old record at once (writes still in flight
-   * with the old id are lost).
+   * and returns null.
    */
-  forward?(id: string, marker: Uint8Array, graceMs: number): MaybePromise<Uint8Array | DecodedRecord | null>;
+  forward(id: string, marker: Uint8Array, graceMs: number): MaybePromise<Uint8Array | DecodedRecord | null>;
   /**
    * Largest record (bytes) the store keeps. The core refuses a commit whose
    * record would be larger (estimated from the loaded record and the patch)

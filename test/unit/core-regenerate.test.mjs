@@ -84,38 +84,14 @@ test('regenerateGrace: the old id forwards for that long, then writes to it are 
   assert.equal(m.load(loginCookie).get('late'), undefined, 'a request slower than the grace window loses its write');
 });
 
-test('a store without forward(): the new record is written, the old one destroyed at once', async () => {
+test('a server store without patch() or forward() is refused when the manager is built', () => {
   const mem = new MemoryStore();
-  const plain = {
-    get: (id) => mem.get(id), set: (id, r, t) => mem.set(id, r, t), patch: (id, p, t) => mem.patch(id, p, t),
-    touch: (id, t) => mem.touch(id, t), destroy: (id) => mem.destroy(id), close: () => mem.close(),
-  };
-  const m = createSessionManager('sid', plain, { secret });
-  const s = m.load();
-  s.set('a', 1);
-  const cookie = cookieOf(m.commit(s));
-  const login = m.load(cookie);
-  await login.regenerate();
-  assert.equal(mem.get(s.id), null);
-  assert.equal(m.load(cookieOf(m.commit(login))).get('a'), 1);
-});
-
-test('a store without patch(): every commit writes the whole record (last write wins, as before)', () => {
-  const mem = new MemoryStore();
-  const ops = [];
   const wholeOnly = {
-    get: (id) => mem.get(id), set: (id, r, t) => { ops.push('set'); return mem.set(id, r, t); },
+    get: (id) => mem.get(id), set: (id, r, t) => mem.set(id, r, t),
     touch: (id, t) => mem.touch(id, t), destroy: (id) => mem.destroy(id), close: () => mem.close(),
   };
-  const m = createSessionManager('sid', wholeOnly, { secret });
-  const s = m.load();
-  s.set('a', 1);
-  const cookie = cookieOf(m.commit(s));
-  const s2 = m.load(cookie);
-  s2.set('b', 2);
-  m.commit(s2);
-  assert.deepEqual(ops, ['set', 'set']);
-  assert.deepEqual(m.load(cookie).keys(), ['a', 'b']);
+  assert.throws(() => createSessionManager('sid', wholeOnly, { secret }), { code: 'HOTSESSION_ERR_OPTIONS', message: /patch\(\) and forward\(\)/ });
+  assert.throws(() => createSessionManager('sid', { ...wholeOnly, patch: (id, p, t) => mem.patch(id, p, t) }, { secret }), { code: 'HOTSESSION_ERR_OPTIONS' });
 });
 
 test('the new id is written before the old one forwards (a redirected write always finds it)', async () => {
