@@ -16,6 +16,7 @@
 #include "cookie.h"
 #include "frame.h"
 #include "hmac.h"
+#include "record.h"
 
 namespace hotsession {
 namespace {
@@ -398,7 +399,100 @@ Napi::Value Unframe(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, true);
 }
 
+// One typed-array lookup (no separate type test: get_typedarray_info fails
+// on anything else). Empty views may have no backing store; callers get a
+// valid pointer all the same.
+bool ViewOf(napi_env env, napi_value v, napi_typedarray_type want, uint8_t** data, size_t* len) {
+  napi_typedarray_type type;
+  void* p = nullptr;
+  if (napi_get_typedarray_info(env, v, &type, len, &p, nullptr, nullptr) != napi_ok ||
+      (type != want && !(want == napi_uint8_array && type == napi_uint8_clamped_array))) {
+    return false;
+  }
+  static uint8_t kEmpty[16];
+  *data = *len == 0 || p == nullptr ? kEmpty : static_cast<uint8_t*>(p);
+  return true;
+}
+
+napi_value Number(napi_env env, double d) {
+  napi_value r;
+  napi_create_double(env, d, &r);
+  return r;
+}
+
+// Large inputs grow the per-thread scan scratch; past a megabyte it is given
+// back after the call rather than pinned for the life of the thread.
+void TrimAfter(size_t bytes) {
+  if (bytes > (1u << 20)) TrimRecordScratch();
+}
+
+// (buf, index: Uint32Array, at) -> kind, or -1 malformed, -2 index too small.
+// The entries land in index[at, at + 4 * count): the wrapper hands out views
+// of one slab instead of allocating a Uint32Array per scan (bench/record-codec.mjs).
+napi_value Scan(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  uint8_t* buf;
+  size_t len;
+  uint8_t* slab;
+  size_t slab_len;
+  uint32_t at;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 3 ||
+      !ViewOf(env, argv[0], napi_uint8_array, &buf, &len) ||
+      !ViewOf(env, argv[1], napi_uint32_array, &slab, &slab_len) ||
+      napi_get_value_uint32(env, argv[2], &at) != napi_ok || at > slab_len) {
+    napi_throw_type_error(env, nullptr, "scan(buf, index, at) got bad arguments");
+    return nullptr;
+  }
+  RecordHead head;
+  Entry* index = reinterpret_cast<Entry*>(reinterpret_cast<uint32_t*>(slab) + at);
+  int kind = ScanRecord(buf, len, &head, index, (slab_len - at) / 4);
+  TrimAfter(len);
+  return Number(env, kind);
+}
+
+// (out, record | null, patch) / (out, p1, p2) -> bytes written to out, -1
+// refused, or -2 - size when out is too small for the result.
+template <bool kMerge>
+napi_value Combine(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  uint8_t* out;
+  size_t cap;
+  uint8_t* a = nullptr;
+  size_t a_len = 0;
+  uint8_t* b;
+  size_t b_len;
+  napi_valuetype t = napi_undefined;
+  bool ok = napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) == napi_ok && argc >= 3 &&
+            ViewOf(env, argv[0], napi_uint8_array, &out, &cap) &&
+            ViewOf(env, argv[2], napi_uint8_array, &b, &b_len);
+  if (ok && !(!kMerge && napi_typeof(env, argv[1], &t) == napi_ok && t == napi_null)) {
+    ok = ViewOf(env, argv[1], napi_uint8_array, &a, &a_len);
+  }
+  if (!ok) {
+    napi_throw_type_error(env, nullptr, kMerge ? "merge(out, p1, p2) got bad arguments"
+                                               : "apply(out, record, patch) got bad arguments");
+    return nullptr;
+  }
+  size_t needed = 0;
+  int64_t n = kMerge ? MergePatches(a, a_len, b, b_len, out, cap, &needed)
+                     : ApplyPatch(a, a_len, b, b_len, out, cap, &needed);
+  TrimAfter(a_len + b_len);
+  return Number(env, n == kOutTooSmall ? -2 - double(needed) : double(n));
+}
+
+void Export(napi_env env, napi_value exports, const char* name, napi_callback cb) {
+  napi_value fn;
+  napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &fn);
+  napi_set_named_property(env, exports, name, fn);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  Export(env, exports, "scan", Scan);
+  Export(env, exports, "apply", Combine<false>);
+  Export(env, exports, "merge", Combine<true>);
+
   exports.Set("Signer", Signer::Init(env));
   exports.Set("Sealer", Sealer::Init(env));
   exports.Set("frame", Napi::Function::New<Frame>(env, "frame"));

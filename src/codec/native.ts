@@ -2,8 +2,9 @@ import * as path from 'node:path';
 import { debuglog } from 'node:util';
 import { jsCodec } from './js';
 import { keyId } from './keys';
-import { FRAME_HEADER, MAX_TIME, SEAL_OVERHEAD } from './layout';
-import type { Codec, Opened, Sealer, Signer } from './types';
+import { FRAME_HEADER, MAX_TIME, RECORD_HEADER, SEAL_OVERHEAD } from './layout';
+import { indexPool, reserveIndex, viewOf } from './record';
+import type { Codec, Opened, RecordView, Sealer, Signer } from './types';
 
 /**
  * The native codec: a thin, validating wrapper around the addon built from
@@ -30,6 +31,11 @@ interface Addon {
   Sealer: new (keys: Buffer[], ids: number[]) => NativeSealer;
   frame(out: Buffer, body: Uint8Array, expiresAt: number, createdAt: number): void;
   unframe(buf: Uint8Array, times: Float64Array): boolean;
+  /** Kind, or -1 malformed, -2 index too small; entries land in index[at, at + 4 * count). */
+  scan(buf: Uint8Array, index: Uint32Array, at: number): number;
+  /** Bytes written to out, -1 refused, or -2 - size when out is too small. */
+  apply(out: Buffer, record: Uint8Array | null, patch: Uint8Array): number;
+  merge(out: Buffer, p1: Uint8Array, p2: Uint8Array): number;
 }
 
 const debug = debuglog('hotsession');
@@ -147,7 +153,83 @@ class NativeSealerWrap implements Sealer {
   }
 }
 
+/** Count field of a v2 header; the caller checked the length. */
+function headerCount(b: Uint8Array): number {
+  return b[24]! * 0x1000000 + ((b[25]! << 16) | (b[26]! << 8) | b[27]!);
+}
+
+/**
+ * scan/apply/merge over the addon. The addon checks every rule itself; the
+ * wrapper only sizes what it hands over:
+ * - scan: the index goes straight into the shared index slab (record.ts's
+ *   indexPool), so a scan allocates no typed array of its own;
+ * - apply/merge: the addon writes into one reused scratch buffer and the
+ *   wrapper copies the exact result out. Buffers made in C++ cost ~1 us,
+ *   three times an allocUnsafeSlow and more than the whole apply
+ *   (bench/record-codec.mjs), so the result is always allocated here.
+ */
+class NativeRecords {
+  readonly #addon: Addon;
+  #scratch: Buffer = Buffer.allocUnsafeSlow(SCRATCH);
+
+  constructor(addon: Addon) {
+    this.#addon = addon;
+  }
+
+  scan(buf: Uint8Array): RecordView | null {
+    checkBytes(buf, 'record');
+    const len = buf.length;
+    if (len < RECORD_HEADER) return null;
+    const count = headerCount(buf);
+    // The reference refuses such counts too; the bound keeps a lying header
+    // from reserving index room the bytes cannot fill.
+    if (count * 6 > len - RECORD_HEADER) return null;
+    reserveIndex(4 * count);
+    const kind = this.#addon.scan(buf, indexPool.slab, indexPool.at);
+    return kind < 0 ? null : viewOf(buf, kind, count);
+  }
+
+  /** Result of `addon.apply`/`merge` (run by `op` into a scratch) as an exact-size Buffer. */
+  #run(op: (out: Buffer) => number, own: boolean): Buffer | null {
+    let n = op(this.#scratch);
+    if (n < -1) {
+      this.#scratch = Buffer.allocUnsafeSlow(-n - 2);
+      n = op(this.#scratch);
+    }
+    if (n < 0) {
+      this.#shrink();
+      return null;
+    }
+    const out = own ? Buffer.allocUnsafeSlow(n) : Buffer.allocUnsafe(n);
+    this.#scratch.copy(out, 0, 0, n);
+    this.#shrink();
+    return out;
+  }
+
+  /** One huge result must not pin its scratch for the life of the process. */
+  #shrink(): void {
+    if (this.#scratch.length > SCRATCH_KEEP) this.#scratch = Buffer.allocUnsafeSlow(SCRATCH);
+  }
+
+  apply(record: Uint8Array | null, patch: Uint8Array): Buffer | null {
+    checkBytes(patch, 'patch');
+    if (record !== null) checkBytes(record, 'record');
+    return this.#run((out) => this.#addon.apply(out, record, patch), true);
+  }
+
+  merge(p1: Uint8Array, p2: Uint8Array): Buffer | null {
+    checkBytes(p1, 'patch');
+    checkBytes(p2, 'patch');
+    return this.#run((out) => this.#addon.merge(out, p1, p2), false);
+  }
+}
+
+/** Scratch for apply/merge results; kept up to SCRATCH_KEEP, shrunk back past it. */
+const SCRATCH = 16 * 1024;
+const SCRATCH_KEEP = 1 << 20;
+
 function makeCodec(addon: Addon): Codec {
+  const records = new NativeRecords(addon);
   return {
     native: true,
     createSigner: (secrets) => new NativeSignerWrap(addon, secrets),
@@ -165,10 +247,12 @@ function makeCodec(addon: Addon): Codec {
     // fuzzed and parity-tested for callers that already hold native state.
     unframe: jsCodec.unframe,
     createSealer: (keys) => new NativeSealerWrap(addon, keys),
-    // Native versions land with the v2 parser in the addon; until then the JS reference answers.
-    scan: jsCodec.scan,
-    apply: jsCodec.apply,
-    merge: jsCodec.merge,
+    scan: (buf) => records.scan(buf),
+    // apply: exactly sized, its own ArrayBuffer (a store may keep it as is);
+    // merge: exactly sized, a slice of Node's pool under 4 KiB (patches are
+    // in flight, not kept). The JS codec returns the same kinds of buffer.
+    apply: (record, patch) => records.apply(record, patch),
+    merge: (p1, p2) => records.merge(p1, p2),
   };
 }
 
