@@ -15,6 +15,8 @@ using namespace hotsession;
 
 namespace {
 
+RecordWork work;
+
 // Runs `op` into an exact-size buffer, checking the size report first.
 template <typename Op>
 bool Run(Op op, std::vector<uint8_t>* out) {
@@ -38,7 +40,7 @@ bool Apply(const std::vector<uint8_t>* r, const std::vector<uint8_t>& p, std::ve
   const uint8_t* rp = r == nullptr ? nullptr : r->empty() ? &kEmpty : r->data();
   size_t rl = r == nullptr ? 0 : r->size();
   bool ok = Run([&](uint8_t* o, size_t cap, size_t* need) {
-    return ApplyPatch(rp, rl, p.data(), p.size(), o, cap, need);
+    return ApplyPatch(&work, rp, rl, p.data(), p.size(), o, cap, need);
   }, out);
   std::vector<uint8_t> want;
   if (model::Apply(rp, rl, r != nullptr, p.data(), p.size(), &want) != ok) abort();
@@ -68,7 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   std::vector<uint8_t> m;
   bool merged = Run([&](uint8_t* o, size_t cap, size_t* need) {
-    return MergePatches(p1.data(), p1.size(), p2.data(), p2.size(), o, cap, need);
+    return MergePatches(&work, p1.data(), p1.size(), p2.data(), p2.size(), o, cap, need);
   }, &m);
   std::vector<uint8_t> want;
   if (model::Merge(p1.data(), p1.size(), p2.data(), p2.size(), &want) != merged) abort();

@@ -420,10 +420,18 @@ napi_value Number(napi_env env, double d) {
   return r;
 }
 
-// Large inputs grow the per-thread scan scratch; past a megabyte it is given
-// back after the call rather than pinned for the life of the thread.
-void TrimAfter(size_t bytes) {
-  if (bytes > (1u << 20)) TrimRecordScratch();
+// The record functions' scratch, one per Node environment (the main thread
+// and each worker get their own), handed to them as their callback data:
+// no thread_local lookup per call. Inputs past a megabyte make it large; it
+// is given back after such a call rather than pinned for the life of the env.
+RecordWork* WorkOf(napi_env env, napi_callback_info info, size_t* argc, napi_value* argv) {
+  void* data = nullptr;
+  if (napi_get_cb_info(env, info, argc, argv, nullptr, &data) != napi_ok) return nullptr;
+  return static_cast<RecordWork*>(data);
+}
+
+void TrimAfter(RecordWork* work, size_t bytes) {
+  if (bytes > (1u << 20)) work->Trim();
 }
 
 // (buf, index: Uint32Array, at) -> kind, or -1 malformed, -2 index too small.
@@ -437,8 +445,8 @@ napi_value Scan(napi_env env, napi_callback_info info) {
   uint8_t* slab;
   size_t slab_len;
   uint32_t at;
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc < 3 ||
-      !ViewOf(env, argv[0], napi_uint8_array, &buf, &len) ||
+  RecordWork* work = WorkOf(env, info, &argc, argv);
+  if (work == nullptr || argc < 3 || !ViewOf(env, argv[0], napi_uint8_array, &buf, &len) ||
       !ViewOf(env, argv[1], napi_uint32_array, &slab, &slab_len) ||
       napi_get_value_uint32(env, argv[2], &at) != napi_ok || at > slab_len) {
     napi_throw_type_error(env, nullptr, "scan(buf, index, at) got bad arguments");
@@ -446,8 +454,8 @@ napi_value Scan(napi_env env, napi_callback_info info) {
   }
   RecordHead head;
   Entry* index = reinterpret_cast<Entry*>(reinterpret_cast<uint32_t*>(slab) + at);
-  int kind = ScanRecord(buf, len, &head, index, (slab_len - at) / 4);
-  TrimAfter(len);
+  int kind = ScanRecord(buf, len, &head, index, (slab_len - at) / 4, &work->ka);
+  TrimAfter(work, len);
   return Number(env, kind);
 }
 
@@ -464,8 +472,8 @@ napi_value Combine(napi_env env, napi_callback_info info) {
   uint8_t* b;
   size_t b_len;
   napi_valuetype t = napi_undefined;
-  bool ok = napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) == napi_ok && argc >= 3 &&
-            ViewOf(env, argv[0], napi_uint8_array, &out, &cap) &&
+  RecordWork* work = WorkOf(env, info, &argc, argv);
+  bool ok = work != nullptr && argc >= 3 && ViewOf(env, argv[0], napi_uint8_array, &out, &cap) &&
             ViewOf(env, argv[2], napi_uint8_array, &b, &b_len);
   if (ok && !(!kMerge && napi_typeof(env, argv[1], &t) == napi_ok && t == napi_null)) {
     ok = ViewOf(env, argv[1], napi_uint8_array, &a, &a_len);
@@ -476,22 +484,24 @@ napi_value Combine(napi_env env, napi_callback_info info) {
     return nullptr;
   }
   size_t needed = 0;
-  int64_t n = kMerge ? MergePatches(a, a_len, b, b_len, out, cap, &needed)
-                     : ApplyPatch(a, a_len, b, b_len, out, cap, &needed);
-  TrimAfter(a_len + b_len);
+  int64_t n = kMerge ? MergePatches(work, a, a_len, b, b_len, out, cap, &needed)
+                     : ApplyPatch(work, a, a_len, b, b_len, out, cap, &needed);
+  TrimAfter(work, a_len + b_len);
   return Number(env, n == kOutTooSmall ? -2 - double(needed) : double(n));
 }
 
-void Export(napi_env env, napi_value exports, const char* name, napi_callback cb) {
+void Export(napi_env env, napi_value exports, const char* name, napi_callback cb, void* data) {
   napi_value fn;
-  napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, nullptr, &fn);
+  napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, data, &fn);
   napi_set_named_property(env, exports, name, fn);
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  Export(env, exports, "scan", Scan);
-  Export(env, exports, "apply", Combine<false>);
-  Export(env, exports, "merge", Combine<true>);
+  auto* work = new RecordWork();
+  napi_add_env_cleanup_hook(env, [](void* p) { delete static_cast<RecordWork*>(p); }, work);
+  Export(env, exports, "scan", Scan, work);
+  Export(env, exports, "apply", Combine<false>, work);
+  Export(env, exports, "merge", Combine<true>, work);
 
   exports.Set("Signer", Signer::Init(env));
   exports.Set("Sealer", Sealer::Init(env));

@@ -296,21 +296,6 @@ int ScanRecord(const uint8_t* b, size_t len, RecordHead* head, Entry* index, siz
 
 namespace {
 
-// Per-thread scratch for scan, apply and merge (a worker thread loading the
-// addon gets its own): two indexes, their key sets, the kept-entry marks.
-struct RecordScratch {
-  std::vector<Entry> a;
-  std::vector<Entry> b;
-  KeySet ka;
-  KeySet kb;
-  std::vector<uint8_t> kept;
-};
-
-RecordScratch& Scratch() {
-  thread_local RecordScratch s;
-  return s;
-}
-
 // ScanRecord into a scratch index sized from the header's (bounded) count.
 int ScanInto(const uint8_t* buf, size_t len, RecordHead* head, std::vector<Entry>* index,
              KeySet* keys) {
@@ -350,10 +335,11 @@ void CopyRuns(uint8_t* out, size_t* at, const uint8_t* src, const Entry* e, uint
 // The entries of `a` whose key `b` does not name (in order), then `b`'s
 // entries, without its DELETEs when `drop_deletes`: record.ts's combine().
 // `akeys` holds the hashes of a's keys, `bkeys` indexes b's.
-int64_t Combine(const uint8_t* a, const Entry* ai, uint32_t an, const KeySet& akeys,
-                const uint8_t* b, const Entry* bi, uint32_t bn, KeySet* bkeys, uint8_t kind,
-                uint8_t flags, bool drop_deletes, uint8_t* out, size_t cap, size_t* needed) {
-  std::vector<uint8_t>& kept = Scratch().kept;
+int64_t Combine(std::vector<uint8_t>* marks, const uint8_t* a, const Entry* ai, uint32_t an,
+                const KeySet& akeys, const uint8_t* b, const Entry* bi, uint32_t bn, KeySet* bkeys,
+                uint8_t kind, uint8_t flags, bool drop_deletes, uint8_t* out, size_t cap,
+                size_t* needed) {
+  std::vector<uint8_t>& kept = *marks;
   if (kept.size() < an) kept.resize(an);
   size_t size = kRecordHeader;
   uint64_t count = 0;
@@ -390,34 +376,28 @@ int64_t Combine(const uint8_t* a, const Entry* ai, uint32_t an, const KeySet& ak
 
 }  // namespace
 
-int ScanRecord(const uint8_t* buf, size_t len, RecordHead* head, Entry* index, size_t cap) {
-  return ScanRecord(buf, len, head, index, cap, &Scratch().ka);
-}
-
-int64_t ApplyPatch(const uint8_t* record, size_t record_len, const uint8_t* patch, size_t patch_len,
-                   uint8_t* out, size_t cap, size_t* needed) {
-  RecordScratch& s = Scratch();
+int64_t ApplyPatch(RecordWork* s, const uint8_t* record, size_t record_len, const uint8_t* patch,
+                   size_t patch_len, uint8_t* out, size_t cap, size_t* needed) {
   RecordHead ph;
-  if (ScanInto(patch, patch_len, &ph, &s.b, &s.kb) != kKindPatch) return kRefused;
+  if (ScanInto(patch, patch_len, &ph, &s->b, &s->kb) != kKindPatch) return kRefused;
   if ((ph.flags & kFlagClear) != 0) {
-    return Combine(nullptr, nullptr, 0, s.ka, patch, s.b.data(), ph.count, &s.kb, kKindRecord, 0,
-                   true, out, cap, needed);
+    return Combine(&s->kept, nullptr, nullptr, 0, s->ka, patch, s->b.data(), ph.count, &s->kb,
+                   kKindRecord, 0, true, out, cap, needed);
   }
   RecordHead rh;
-  if (record == nullptr || ScanInto(record, record_len, &rh, &s.a, &s.ka) != kKindRecord) {
+  if (record == nullptr || ScanInto(record, record_len, &rh, &s->a, &s->ka) != kKindRecord) {
     return kRefused;
   }
-  return Combine(record, s.a.data(), rh.count, s.ka, patch, s.b.data(), ph.count, &s.kb,
-                 kKindRecord, 0, true, out, cap, needed);
+  return Combine(&s->kept, record, s->a.data(), rh.count, s->ka, patch, s->b.data(), ph.count,
+                 &s->kb, kKindRecord, 0, true, out, cap, needed);
 }
 
-int64_t MergePatches(const uint8_t* p1, size_t p1_len, const uint8_t* p2, size_t p2_len,
-                     uint8_t* out, size_t cap, size_t* needed) {
-  RecordScratch& s = Scratch();
+int64_t MergePatches(RecordWork* s, const uint8_t* p1, size_t p1_len, const uint8_t* p2,
+                     size_t p2_len, uint8_t* out, size_t cap, size_t* needed) {
   RecordHead h1;
   RecordHead h2;
-  if (ScanInto(p1, p1_len, &h1, &s.a, &s.ka) != kKindPatch) return kRefused;
-  if (ScanInto(p2, p2_len, &h2, &s.b, &s.kb) != kKindPatch) return kRefused;
+  if (ScanInto(p1, p1_len, &h1, &s->a, &s->ka) != kKindPatch) return kRefused;
+  if (ScanInto(p2, p2_len, &h2, &s->b, &s->kb) != kKindPatch) return kRefused;
   if ((h2.flags & kFlagClear) != 0) {
     if (p2_len > cap) {
       *needed = p2_len;
@@ -426,18 +406,17 @@ int64_t MergePatches(const uint8_t* p1, size_t p1_len, const uint8_t* p2, size_t
     std::memcpy(out, p2, p2_len);
     return int64_t(p2_len);
   }
-  return Combine(p1, s.a.data(), h1.count, s.ka, p2, s.b.data(), h2.count, &s.kb, kKindPatch,
-                 h1.flags, false, out, cap, needed);
+  return Combine(&s->kept, p1, s->a.data(), h1.count, s->ka, p2, s->b.data(), h2.count, &s->kb,
+                 kKindPatch, h1.flags, false, out, cap, needed);
 }
 
-void TrimRecordScratch() {
-  RecordScratch& s = Scratch();
+void RecordWork::Trim() {
   constexpr size_t kKeep = 1 << 12;
-  if (s.a.capacity() > kKeep) std::vector<Entry>().swap(s.a);
-  if (s.b.capacity() > kKeep) std::vector<Entry>().swap(s.b);
-  if (s.kept.capacity() > kKeep * 16) std::vector<uint8_t>().swap(s.kept);
-  s.ka.Trim();
-  s.kb.Trim();
+  if (a.capacity() > kKeep) std::vector<Entry>().swap(a);
+  if (b.capacity() > kKeep) std::vector<Entry>().swap(b);
+  if (kept.capacity() > kKeep * 16) std::vector<uint8_t>().swap(kept);
+  ka.Trim();
+  kb.Trim();
 }
 
 }  // namespace hotsession

@@ -35,8 +35,7 @@ static_assert(sizeof(Entry) == 16, "Entry must be 4 packed u32");
 // an open-addressing hash table that gives up for a sorted array (binary
 // search) once its probes pass a budget, so crafted collisions cannot make it
 // quadratic. The scanner hashes each key while it reads it for the UTF-8
-// check, so no key is read twice. Reused between calls; each thread keeps
-// its own (see Scratch() in record.cc).
+// check, so no key is read twice. Reused between calls (see RecordWork).
 class KeySet {
  public:
   // Probes a build or the lookups after it may spend beyond one per key:
@@ -99,25 +98,31 @@ constexpr int kIndexTooSmall = -2;
 int ScanRecord(const uint8_t* buf, size_t len, RecordHead* head, Entry* index, size_t cap,
                KeySet* keys);
 
-// The same with the calling thread's own KeySet (for callers that only need
-// the verdict and the index).
-int ScanRecord(const uint8_t* buf, size_t len, RecordHead* head, Entry* index, size_t cap);
+// Scratch memory of ApplyPatch and MergePatches, reused between calls: one
+// per thread that calls them (the addon keeps one per Node environment, so
+// worker threads never share one).
+struct RecordWork {
+  std::vector<Entry> a;
+  std::vector<Entry> b;
+  KeySet ka;
+  KeySet kb;
+  std::vector<uint8_t> kept;
+  // Gives back what one huge input made large.
+  void Trim();
+};
 
 // Result of ApplyPatch / MergePatches: bytes written to `out`, or one of these.
-constexpr int64_t kRefused = -1;   // malformed, or the patch cannot apply (see applyPatch)
+constexpr int64_t kRefused = -1;      // malformed, or the patch cannot apply (see applyPatch)
 constexpr int64_t kOutTooSmall = -2;  // `*needed` holds the exact output size
 
 // applyPatch(record, patch) into out[0, cap); `record` may be null (absent).
 // The output is never larger than record_len + patch_len.
-int64_t ApplyPatch(const uint8_t* record, size_t record_len, const uint8_t* patch, size_t patch_len,
-                uint8_t* out, size_t cap, size_t* needed);
+int64_t ApplyPatch(RecordWork* work, const uint8_t* record, size_t record_len, const uint8_t* patch,
+                   size_t patch_len, uint8_t* out, size_t cap, size_t* needed);
 
 // mergePatches(p1, p2) into out[0, cap). Never larger than p1_len + p2_len.
-int64_t MergePatches(const uint8_t* p1, size_t p1_len, const uint8_t* p2, size_t p2_len,
-                  uint8_t* out, size_t cap, size_t* needed);
-
-// Releases the per-thread scan scratch if one huge input made it large.
-void TrimRecordScratch();
+int64_t MergePatches(RecordWork* work, const uint8_t* p1, size_t p1_len, const uint8_t* p2,
+                     size_t p2_len, uint8_t* out, size_t cap, size_t* needed);
 
 }  // namespace hotsession
 

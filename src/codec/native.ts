@@ -164,9 +164,10 @@ function headerCount(b: Uint8Array): number {
  * - scan: the index goes straight into the shared index slab (record.ts's
  *   indexPool), so a scan allocates no typed array of its own;
  * - apply/merge: the addon writes into one reused scratch buffer and the
- *   wrapper copies the exact result out. Buffers made in C++ cost ~1 us,
- *   three times an allocUnsafeSlow and more than the whole apply
- *   (bench/record-codec.mjs), so the result is always allocated here.
+ *   wrapper copies the exact result into a Buffer.allocUnsafe. A Buffer made
+ *   in C++ (napi_create_buffer) measured ~1 us here, more than the whole
+ *   apply; one of its own (allocUnsafeSlow) ~400-700 ns, a pooled one
+ *   ~150-250 ns at 2 KB (bench/record-codec.mjs, "2 KB result buffer").
  */
 class NativeRecords {
   readonly #addon: Addon;
@@ -189,38 +190,37 @@ class NativeRecords {
     return kind < 0 ? null : viewOf(buf, kind, count);
   }
 
-  /** Result of `addon.apply`/`merge` (run by `op` into a scratch) as an exact-size Buffer. */
-  #run(op: (out: Buffer) => number, own: boolean): Buffer | null {
-    let n = op(this.#scratch);
-    if (n < -1) {
-      this.#scratch = Buffer.allocUnsafeSlow(-n - 2);
-      n = op(this.#scratch);
-    }
-    if (n < 0) {
-      this.#shrink();
-      return null;
-    }
-    const out = own ? Buffer.allocUnsafeSlow(n) : Buffer.allocUnsafe(n);
-    this.#scratch.copy(out, 0, 0, n);
-    this.#shrink();
+  /** The addon's result `n` (bytes in the scratch) as an exact-size Buffer, or null. */
+  #take(n: number): Buffer | null {
+    const scratch = this.#scratch;
+    // One huge result must not pin its scratch for the life of the process.
+    if (scratch.length > SCRATCH_KEEP) this.#scratch = Buffer.allocUnsafeSlow(SCRATCH);
+    if (n < 0) return null;
+    const out = Buffer.allocUnsafe(n);
+    scratch.copy(out, 0, 0, n);
     return out;
   }
 
-  /** One huge result must not pin its scratch for the life of the process. */
-  #shrink(): void {
-    if (this.#scratch.length > SCRATCH_KEEP) this.#scratch = Buffer.allocUnsafeSlow(SCRATCH);
+  /** A scratch of `size` bytes, after the addon answered -2 - size. */
+  #grow(n: number): Buffer {
+    this.#scratch = Buffer.allocUnsafeSlow(-n - 2);
+    return this.#scratch;
   }
 
   apply(record: Uint8Array | null, patch: Uint8Array): Buffer | null {
     checkBytes(patch, 'patch');
     if (record !== null) checkBytes(record, 'record');
-    return this.#run((out) => this.#addon.apply(out, record, patch), true);
+    let n = this.#addon.apply(this.#scratch, record, patch);
+    if (n < -1) n = this.#addon.apply(this.#grow(n), record, patch);
+    return this.#take(n);
   }
 
   merge(p1: Uint8Array, p2: Uint8Array): Buffer | null {
     checkBytes(p1, 'patch');
     checkBytes(p2, 'patch');
-    return this.#run((out) => this.#addon.merge(out, p1, p2), false);
+    let n = this.#addon.merge(this.#scratch, p1, p2);
+    if (n < -1) n = this.#addon.merge(this.#grow(n), p1, p2);
+    return this.#take(n);
   }
 }
 
@@ -248,9 +248,10 @@ function makeCodec(addon: Addon): Codec {
     unframe: jsCodec.unframe,
     createSealer: (keys) => new NativeSealerWrap(addon, keys),
     scan: (buf) => records.scan(buf),
-    // apply: exactly sized, its own ArrayBuffer (a store may keep it as is);
-    // merge: exactly sized, a slice of Node's pool under 4 KiB (patches are
-    // in flight, not kept). The JS codec returns the same kinds of buffer.
+    // apply and merge results are exactly sized Buffers from allocUnsafe:
+    // under 4 KiB a slice of Node's shared 8 KiB pool, which they keep alive,
+    // as the JS codec's. A store that keeps records for long (the memory
+    // store) should copy them into a buffer of their own (allocUnsafeSlow).
     apply: (record, patch) => records.apply(record, patch),
     merge: (p1, p2) => records.merge(p1, p2),
   };

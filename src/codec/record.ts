@@ -20,7 +20,7 @@ export interface RecordView {
   count: number;
   /**
    * 4 per entry: keyStart, keyLen, valueStart, valueLen (DELETE in patches for
-   * a deletion). A view into a shared 8 KiB slab, as a small Buffer is a view
+   * a deletion). A view into a shared 32 KiB slab, as a small Buffer is a view
    * into Node's pool: `index.slice()` before keeping a view for long.
    */
   index: Uint32Array;
@@ -70,7 +70,7 @@ function checkTime(t: number, what: string): void {
  * index from one shared slab the way Buffer.allocUnsafe takes bytes from its
  * pool. A slab lives as long as any view of it.
  */
-const SLAB_U32 = 2048;
+const SLAB_U32 = 8192;
 const EMPTY_INDEX = new Uint32Array(0);
 
 /** Where the next index goes: `slab[at, at + n)` after `reserveIndex(n)`. */
@@ -381,12 +381,10 @@ function markUnnamed(a: Uint8Array, av: RecordView, b: Uint8Array, bv: RecordVie
  * The entries of `a` whose key `b` does not name (in order), then `b`'s
  * entries: the one rule behind apply and merge (layout.ts). `dropDeletes`
  * leaves `b`'s DELETE entries out (apply) instead of keeping them (merge).
- * `own`: the result gets an ArrayBuffer of its own (Buffer.allocUnsafeSlow),
- * else it is a slice of Node's pool (Buffer.allocUnsafe) under 4 KiB.
  */
 function combine(
   a: Uint8Array | null, av: RecordView | null, b: Uint8Array, bv: RecordView,
-  kind: number, flags: number, dropDeletes: boolean, own: boolean,
+  kind: number, flags: number, dropDeletes: boolean,
 ): Buffer {
   const an = av === null ? 0 : av.count;
   if (keepA.length < an) keepA = new Uint8Array(an);
@@ -411,7 +409,7 @@ function combine(
       count++;
     }
   }
-  const out = own ? Buffer.allocUnsafeSlow(size) : Buffer.allocUnsafe(size);
+  const out = Buffer.allocUnsafe(size);
   writeHeader(out, kind, flags, b, count);
   let at = RECORD_HEADER;
   if (a !== null && av !== null) at = copyMarked(out, at, a, av, keepA);
@@ -426,30 +424,32 @@ function combine(
  * or has no CLEAR and `record` is not a v2 RECORD (the caller resends the
  * session whole, as a CLEAR patch).
  *
- * The result is exactly sized and owns its ArrayBuffer (never a slice of a
- * pool or scratch): a store can keep it as it is. The native codec returns
- * the same kind of buffer.
+ * The result is exactly sized and comes from Buffer.allocUnsafe, as in the
+ * native codec: under 4 KiB a slice of Node's shared 8 KiB pool, which it
+ * keeps alive. A store that keeps records for long should copy them into a
+ * buffer of their own (Buffer.allocUnsafeSlow, ~2x the cost of a pooled one
+ * at 2 KB: bench/record-codec.mjs, "2 KB result buffer").
  */
 export function applyPatch(record: Uint8Array | null, patch: Uint8Array): Buffer | null {
   const pv = scanRecord(patch);
   if (pv === null || pv.kind !== KIND_PATCH) return null;
-  if ((pv.flags & FLAG_CLEAR) !== 0) return combine(null, null, patch, pv, KIND_RECORD, 0, true, true);
+  if ((pv.flags & FLAG_CLEAR) !== 0) return combine(null, null, patch, pv, KIND_RECORD, 0, true);
   const rv = record === null ? null : scanRecord(record);
   if (rv === null || rv.kind !== KIND_RECORD) return null;
-  return combine(record, rv, patch, pv, KIND_RECORD, 0, true, true);
+  return combine(record, rv, patch, pv, KIND_RECORD, 0, true);
 }
 
 /**
  * One patch with the effect of `p1` then `p2` (see layout.ts). Null when
- * either is malformed. Patches are in flight, not kept: the result is a
- * slice of Node's pool under 4 KiB (Buffer.allocUnsafe), in both codecs.
+ * either is malformed. Exactly sized, from Buffer.allocUnsafe (pooled under
+ * 4 KiB), in both codecs.
  */
 export function mergePatches(p1: Uint8Array, p2: Uint8Array): Buffer | null {
   const v1 = scanRecord(p1);
   const v2 = scanRecord(p2);
   if (v1 === null || v2 === null || v1.kind !== KIND_PATCH || v2.kind !== KIND_PATCH) return null;
   if ((v2.flags & FLAG_CLEAR) !== 0) return Buffer.from(p2);
-  return combine(p1, v1, p2, v2, KIND_PATCH, v1.flags, false, false);
+  return combine(p1, v1, p2, v2, KIND_PATCH, v1.flags, false);
 }
 
 /** A FORWARD marker: the session moved to `target` (a valid session id). */
