@@ -31,8 +31,8 @@ interface Addon {
   Sealer: new (keys: Buffer[], ids: number[]) => NativeSealer;
   frame(out: Buffer, body: Uint8Array, expiresAt: number, createdAt: number): void;
   unframe(buf: Uint8Array, times: Float64Array): boolean;
-  /** Kind, or -1 malformed, -2 index too small; entries land in index[at, at + 4 * count). */
-  scan(buf: Uint8Array, index: Uint32Array, at: number): number;
+  /** Kind, or -1 malformed, -2 index too small; entries land in u32 at..at + 4 * count of `index`'s bytes. */
+  scan(buf: Uint8Array, index: Uint8Array, at: number): number;
   /** Bytes written to out, -1 refused, or -2 - size when out is too small. */
   apply(out: Buffer, record: Uint8Array | null, patch: Uint8Array): number;
   merge(out: Buffer, p1: Uint8Array, p2: Uint8Array): number;
@@ -186,7 +186,7 @@ class NativeRecords {
     // from reserving index room the bytes cannot fill.
     if (count * 6 > len - RECORD_HEADER) return null;
     reserveIndex(4 * count);
-    const kind = this.#addon.scan(buf, indexPool.slab, indexPool.at);
+    const kind = this.#addon.scan(buf, indexPool.bytes, indexPool.at);
     return kind < 0 ? null : viewOf(buf, kind, count);
   }
 

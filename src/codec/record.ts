@@ -73,14 +73,20 @@ function checkTime(t: number, what: string): void {
 const SLAB_U32 = 8192;
 const EMPTY_INDEX = new Uint32Array(0);
 
-/** Where the next index goes: `slab[at, at + n)` after `reserveIndex(n)`. */
-export const indexPool = { slab: new Uint32Array(SLAB_U32), at: 0 };
+/**
+ * Where the next index goes: `slab[at, at + n)` after `reserveIndex(n)`.
+ * `bytes` views the same memory for the addon, which reads a Uint8Array's
+ * address faster than a Uint32Array's.
+ */
+export const indexPool = { slab: new Uint32Array(SLAB_U32), bytes: new Uint8Array(0), at: 0 };
+indexPool.bytes = new Uint8Array(indexPool.slab.buffer);
 
 /** Makes room for `n` u32 at `indexPool.at` (a fresh slab, or an array of its own for a large index). */
 export function reserveIndex(n: number): void {
   const p = indexPool;
   if (p.at + n <= p.slab.length) return;
   p.slab = new Uint32Array(n > SLAB_U32 >>> 1 ? n : SLAB_U32);
+  p.bytes = new Uint8Array(p.slab.buffer);
   p.at = 0;
 }
 
