@@ -3,7 +3,8 @@ import { debuglog } from 'node:util';
 import { jsCodec } from './js';
 import { keyId } from './keys';
 import { FRAME_HEADER, MAX_TIME, RECORD_HEADER, SEAL_OVERHEAD } from './layout';
-import { indexPool, reserveIndex, viewOf } from './record';
+import { viewOf } from './record';
+import { indexPool, reserveIndex } from './record-index';
 import type { Codec, Opened, RecordView, Sealer, Signer } from './types';
 
 /**
@@ -162,7 +163,7 @@ function headerCount(b: Uint8Array): number {
  * scan/apply/merge over the addon. The addon checks every rule itself; the
  * wrapper only sizes what it hands over:
  * - scan: the index goes straight into the shared index slab (record.ts's
- *   indexPool), so a scan allocates no typed array of its own;
+ *   indexPool, record-index.ts), so a scan allocates no typed array of its own;
  * - apply/merge: the addon writes into one reused scratch buffer and the
  *   wrapper copies the exact result into a Buffer.allocUnsafe. A Buffer made
  *   in C++ (napi_create_buffer) measured ~1 us here, more than the whole

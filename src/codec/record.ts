@@ -3,6 +3,8 @@ import {
   DELETE, FLAG_CLEAR, FRAME_MAGIC, KIND_FORWARD, KIND_PATCH, KIND_RECORD, MAX_KEY_BYTES, MAX_TIME,
   NAME_TAG_LABEL, RECORD_HEADER, RECORD_VERSION,
 } from './layout';
+import { indexPool, reserveIndex, takeIndex } from './record-index';
+import { hasDuplicate, isForbidden, isUtf8, sameBytes } from './record-keys';
 
 /**
  * The per-key record (v2) in JS: the reference every other implementation
@@ -63,42 +65,6 @@ function checkTime(t: number, what: string): void {
   if (!Number.isInteger(t) || t < 0 || t > MAX_TIME) throw new RangeError(`${what} must be an integer ms timestamp in [0, 2^53)`);
 }
 
-/*
- * Index storage. A Uint32Array of more than 64 bytes lives outside the V8 heap
- * and costs about 300 ns to create, a view of an existing one about 20 ns
- * (bench/record-codec.mjs, "index"), so every scan, native or JS, takes its
- * index from one shared slab the way Buffer.allocUnsafe takes bytes from its
- * pool. A slab lives as long as any view of it.
- */
-const SLAB_U32 = 8192;
-const EMPTY_INDEX = new Uint32Array(0);
-
-/**
- * Where the next index goes: `slab[at, at + n)` after `reserveIndex(n)`.
- * `bytes` views the same memory for the addon, which reads a Uint8Array's
- * address faster than a Uint32Array's.
- */
-export const indexPool = { slab: new Uint32Array(SLAB_U32), bytes: new Uint8Array(0), at: 0 };
-indexPool.bytes = new Uint8Array(indexPool.slab.buffer);
-
-/** Makes room for `n` u32 at `indexPool.at` (a fresh slab, or an array of its own for a large index). */
-export function reserveIndex(n: number): void {
-  const p = indexPool;
-  if (p.at + n <= p.slab.length) return;
-  p.slab = new Uint32Array(n > SLAB_U32 >>> 1 ? n : SLAB_U32);
-  p.bytes = new Uint8Array(p.slab.buffer);
-  p.at = 0;
-}
-
-/** The view of the `n` u32 just written at `indexPool.at`; the pool moves past them. */
-function takeIndex(n: number): Uint32Array {
-  if (n === 0) return EMPTY_INDEX;
-  const p = indexPool;
-  const view = new Uint32Array(p.slab.buffer, p.at * 4, n);
-  p.at += n;
-  return view;
-}
-
 /**
  * The view of a buffer a scanner (this file's or the addon's) accepted as
  * `kind`, whose index it wrote at `indexPool.at`. One object shape for every kind.
@@ -111,118 +77,6 @@ export function viewOf(b: Uint8Array, kind: number, count: number): RecordView {
     kind, flags: b[3]!, expiresAt: time(b, 4), createdAt: time(b, 12), nameTag: u32(b, 20),
     count, index: takeIndex(4 * count), target,
   };
-}
-
-function same(b: Uint8Array, at: number, s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (b[at + i] !== s.charCodeAt(i)) return false;
-  return true;
-}
-
-function isForbidden(b: Uint8Array, at: number, len: number): boolean {
-  if (len === 9) return same(b, at, '__proto__') || same(b, at, 'prototype');
-  return len === 11 && same(b, at, 'constructor');
-}
-
-/** Strict UTF-8 (no overlongs, no surrogates, nothing past U+10FFFF), as the native scanner checks it. */
-function isUtf8(b: Uint8Array, at: number, end: number): boolean {
-  let i = at;
-  while (i < end) {
-    const c = b[i]!;
-    if (c < 0x80) { i++; continue; }
-    let n: number;
-    let min: number;
-    let cp: number;
-    if (c >= 0xc2 && c <= 0xdf) { n = 1; min = 0x80; cp = c & 0x1f; }
-    else if (c >= 0xe0 && c <= 0xef) { n = 2; min = 0x800; cp = c & 0x0f; }
-    else if (c >= 0xf0 && c <= 0xf4) { n = 3; min = 0x10000; cp = c & 0x07; }
-    else return false;
-    if (i + n >= end) return false;
-    for (let k = 1; k <= n; k++) {
-      const d = b[i + k]!;
-      if ((d & 0xc0) !== 0x80) return false;
-      cp = (cp << 6) | (d & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-    i += n + 1;
-  }
-  return true;
-}
-
-function sameBytes(b: Uint8Array, at: number, c: Uint8Array, cat: number, len: number): boolean {
-  for (let i = 0; i < len; i++) if (b[at + i] !== c[cat + i]) return false;
-  return true;
-}
-
-/** True when two keys of one buffer are equal (pairwise for few keys, a hash table past that). */
-function hasDuplicate(b: Uint8Array, index: Uint32Array, base: number, count: number): boolean {
-  if (count < 2) return false;
-  if (count <= 16) {
-    for (let i = 0; i < count; i++) {
-      const ia = index[base + 4 * i]!;
-      const il = index[base + 4 * i + 1]!;
-      for (let j = i + 1; j < count; j++) {
-        if (index[base + 4 * j + 1] === il && sameBytes(b, ia, b, index[base + 4 * j]!, il)) return true;
-      }
-    }
-    return false;
-  }
-  return hasDuplicateHashed(b, index, base, count);
-}
-
-// Open-addressing table for hasDuplicateHashed: entry + 1 per slot (0 =
-// empty) and the key's hash, reused between scans.
-let slots = new Int32Array(64);
-let hashes = new Int32Array(64);
-
-/**
- * Linear probing over an FNV-1a hash of the key bytes: about 10x cheaper than
- * a Set of latin1 strings at 26 keys (bench/record-codec.mjs, "scan"). FNV is
- * easy to collide on purpose, so past a probe budget only an attacker
- * reaches, the Set decides (V8 seeds its string hashes per process).
- */
-function hasDuplicateHashed(b: Uint8Array, index: Uint32Array, base: number, count: number): boolean {
-  let cap = 64;
-  while (cap < 2 * count) cap *= 2;
-  if (slots.length < cap) {
-    slots = new Int32Array(cap);
-    hashes = new Int32Array(cap);
-  } else {
-    slots.fill(0, 0, cap);
-  }
-  const mask = cap - 1;
-  let budget = 4 * count + 64;
-  for (let i = 0; i < count; i++) {
-    const at = index[base + 4 * i]!;
-    const len = index[base + 4 * i + 1]!;
-    let h = 0x811c9dc5 ^ len;
-    for (let k = 0; k < len; k++) h = Math.imul(h ^ b[at + k]!, 0x01000193);
-    let pos = h & mask;
-    for (let s = slots[pos]!; s !== 0; s = slots[pos]!) {
-      const j = s - 1;
-      if (hashes[pos] === h && index[base + 4 * j + 1] === len && sameBytes(b, index[base + 4 * j]!, b, at, len)) return true;
-      if (--budget < 0) return hasDuplicateBySet(b, index, base, count);
-      pos = (pos + 1) & mask;
-    }
-    slots[pos] = i + 1;
-    hashes[pos] = h;
-  }
-  if (cap > 1 << 16) {
-    slots = new Int32Array(64);
-    hashes = new Int32Array(64);
-  }
-  return false;
-}
-
-function hasDuplicateBySet(b: Uint8Array, index: Uint32Array, base: number, count: number): boolean {
-  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-  const seen = new Set<string>();
-  for (let i = 0; i < count; i++) {
-    const at = index[base + 4 * i]!;
-    const k = buf.toString('latin1', at, at + index[base + 4 * i + 1]!);
-    if (seen.has(k)) return true;
-    seen.add(k);
-  }
-  return false;
 }
 
 /**
