@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const { jsCodec } = require('../../dist/codec/index.js');
@@ -15,6 +16,17 @@ const noNative = Boolean(process.env.HOTSESSION_NO_NATIVE);
 const native = noNative ? null : loadNativeCodec();
 const codecs = [['js', jsCodec]];
 if (native) codecs.push(['native', native]);
+// The addon's own scanner, called past the wrapper (which may answer small
+// buffers in JS): its verdict and index are held to the model as well.
+const addon = native ? require('node-gyp-build')(fileURLToPath(new URL('../..', import.meta.url))) : null;
+let addonIndex = new Uint32Array(1024);
+function addonScan(b) {
+  const count = b.length >= 28 ? Buffer.from(b.buffer, b.byteOffset, b.length).readUInt32BE(24) : 0;
+  if (addonIndex.length < 4 * count && count * 6 <= b.length) addonIndex = new Uint32Array(4 * count);
+  const kind = addon.scan(b, new Uint8Array(addonIndex.buffer), 0);
+  if (kind === -2) return 'index too small';
+  return kind < 0 ? null : { kind, index: [...addonIndex.subarray(0, kind === 1 ? 0 : 4 * count)] };
+}
 const SEED = Number(process.env.HOTSESSION_PARITY_SEED ?? (Date.now() % 2 ** 31));
 const ROUNDS = Number(process.env.HOTSESSION_PARITY_ROUNDS ?? 4000);
 
@@ -272,6 +284,13 @@ const show = (b) => (b === null ? 'null' : Buffer.from(b).toString('hex'));
 
 function checkScan(b) {
   const expected = modelScan(b);
+  if (addon) {
+    const got = addonScan(b);
+    const want = expected && { kind: expected.kind, index: expected.index };
+    if (JSON.stringify(got) !== JSON.stringify(want)) {
+      assert.fail(`addon scan disagrees with the model (seed ${SEED})\ninput: ${show(b)}\nexpected: ${JSON.stringify(want)}\ngot: ${JSON.stringify(got)}`);
+    }
+  }
   for (const [label, c] of codecs) {
     const got = plain(c.scan(b));
     if (JSON.stringify(got) !== JSON.stringify(expected)) {
