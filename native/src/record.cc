@@ -27,9 +27,20 @@ inline uint32_t Load32(const uint8_t* p) {
   return v;
 }
 
+// The 128-bit product of a and b, folded to 64 bits.
 inline uint64_t Mix(uint64_t a, uint64_t b) {
+#if defined(__SIZEOF_INT128__)
   __uint128_t m = __uint128_t(a) * b;
   return uint64_t(m) ^ uint64_t(m >> 64);
+#else
+  // MSVC has no 128-bit integer: the same product from 32-bit halves.
+  uint64_t al = a & 0xffffffffu, ah = a >> 32, bl = b & 0xffffffffu, bh = b >> 32;
+  uint64_t ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
+  uint64_t mid = (ll >> 32) + (lh & 0xffffffffu) + (hl & 0xffffffffu);
+  uint64_t lo = (mid << 32) | (ll & 0xffffffffu);
+  uint64_t hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+  return lo ^ hi;
+#endif
 }
 
 // One read of a key's bytes gives both its hash (wyhash-style: overlapping
