@@ -420,18 +420,49 @@ napi_value Number(napi_env env, double d) {
   return r;
 }
 
-// The record functions' scratch, one per Node environment (the main thread
-// and each worker get their own), handed to them as their callback data:
-// no thread_local lookup per call. Inputs past a megabyte make it large; it
-// is given back after such a call rather than pinned for the life of the env.
-RecordWork* WorkOf(napi_env env, napi_callback_info info, size_t* argc, napi_value* argv) {
+// What the record functions keep per Node environment (the main thread and
+// each worker get their own), handed to them as their callback data: the
+// scan/apply/merge scratch and the output buffer the wrapper registered
+// (set once, not passed per call: each typed array an N-API call reads costs
+// ~25 ns). Inputs past a megabyte make the scratch large; it is given back
+// after such a call rather than pinned for the life of the env.
+struct EnvRecords {
+  RecordWork work;
+  napi_ref out_ref = nullptr;
+  uint8_t* out = nullptr;
+  size_t out_len = 0;
+};
+
+EnvRecords* RecordsOf(napi_env env, napi_callback_info info, size_t* argc, napi_value* argv) {
   void* data = nullptr;
   if (napi_get_cb_info(env, info, argc, argv, nullptr, &data) != napi_ok) return nullptr;
-  return static_cast<RecordWork*>(data);
+  return static_cast<EnvRecords*>(data);
 }
 
 void TrimAfter(RecordWork* work, size_t bytes) {
   if (bytes > (1u << 20)) work->Trim();
+}
+
+// (out: Buffer) -> undefined: where apply and merge write from now on. The
+// wrapper never hands this buffer out (it copies results from it), so no one
+// else can detach or resize it; the reference keeps it alive.
+napi_value SetOut(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  uint8_t* out;
+  size_t len;
+  EnvRecords* r = RecordsOf(env, info, &argc, argv);
+  napi_ref ref;
+  if (r == nullptr || argc < 1 || !ViewOf(env, argv[0], napi_uint8_array, &out, &len) ||
+      napi_create_reference(env, argv[0], 1, &ref) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "setOut(buffer) got bad arguments");
+    return nullptr;
+  }
+  if (r->out_ref != nullptr) napi_delete_reference(env, r->out_ref);
+  r->out_ref = ref;
+  r->out = out;
+  r->out_len = len;
+  return nullptr;
 }
 
 // (buf, index: Uint8Array, at) -> kind, or -1 malformed, -2 index too small.
@@ -447,8 +478,8 @@ napi_value Scan(napi_env env, napi_callback_info info) {
   uint8_t* slab;
   size_t slab_len;
   uint32_t at;
-  RecordWork* work = WorkOf(env, info, &argc, argv);
-  if (work == nullptr || argc < 3 || !ViewOf(env, argv[0], napi_uint8_array, &buf, &len) ||
+  EnvRecords* r = RecordsOf(env, info, &argc, argv);
+  if (r == nullptr || argc < 3 || !ViewOf(env, argv[0], napi_uint8_array, &buf, &len) ||
       !ViewOf(env, argv[1], napi_uint8_array, &slab, &slab_len) ||
       napi_get_value_uint32(env, argv[2], &at) != napi_ok || at > slab_len / 4 ||
       reinterpret_cast<uintptr_t>(slab) % alignof(Entry) != 0) {
@@ -457,39 +488,39 @@ napi_value Scan(napi_env env, napi_callback_info info) {
   }
   RecordHead head;
   Entry* index = reinterpret_cast<Entry*>(slab + size_t(at) * 4);
-  int kind = ScanRecord(buf, len, &head, index, (slab_len / 4 - at) / 4, &work->ka);
-  TrimAfter(work, len);
+  int kind = ScanRecord(buf, len, &head, index, (slab_len / 4 - at) / 4, &r->work.ka);
+  TrimAfter(&r->work, len);
   return Number(env, kind);
 }
 
-// (out, record | null, patch) / (out, p1, p2) -> bytes written to out, -1
-// refused, or -2 - size when out is too small for the result.
+// (record | null, patch) / (p1, p2) -> bytes written to the registered out
+// buffer, -1 refused, or -2 - size when it is too small for the result.
 template <bool kMerge>
 napi_value Combine(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  uint8_t* out;
-  size_t cap;
+  size_t argc = 2;
+  napi_value argv[2];
   uint8_t* a = nullptr;
   size_t a_len = 0;
   uint8_t* b;
   size_t b_len;
   napi_valuetype t = napi_undefined;
-  RecordWork* work = WorkOf(env, info, &argc, argv);
-  bool ok = work != nullptr && argc >= 3 && ViewOf(env, argv[0], napi_uint8_array, &out, &cap) &&
-            ViewOf(env, argv[2], napi_uint8_array, &b, &b_len);
-  if (ok && !(!kMerge && napi_typeof(env, argv[1], &t) == napi_ok && t == napi_null)) {
-    ok = ViewOf(env, argv[1], napi_uint8_array, &a, &a_len);
+  EnvRecords* r = RecordsOf(env, info, &argc, argv);
+  bool ok = r != nullptr && argc >= 2 && ViewOf(env, argv[1], napi_uint8_array, &b, &b_len);
+  if (ok && !(!kMerge && napi_typeof(env, argv[0], &t) == napi_ok && t == napi_null)) {
+    ok = ViewOf(env, argv[0], napi_uint8_array, &a, &a_len);
   }
   if (!ok) {
-    napi_throw_type_error(env, nullptr, kMerge ? "merge(out, p1, p2) got bad arguments"
-                                               : "apply(out, record, patch) got bad arguments");
+    napi_throw_type_error(env, nullptr, kMerge ? "merge(p1, p2) got bad arguments"
+                                               : "apply(record, patch) got bad arguments");
     return nullptr;
   }
   size_t needed = 0;
-  int64_t n = kMerge ? MergePatches(work, a, a_len, b, b_len, out, cap, &needed)
-                     : ApplyPatch(work, a, a_len, b, b_len, out, cap, &needed);
-  TrimAfter(work, a_len + b_len);
+  // No out buffer yet reads as one of size 0: the wrapper is told the size.
+  static uint8_t kNone = 0;
+  uint8_t* out = r->out != nullptr ? r->out : &kNone;
+  int64_t n = kMerge ? MergePatches(&r->work, a, a_len, b, b_len, out, r->out_len, &needed)
+                     : ApplyPatch(&r->work, a, a_len, b, b_len, out, r->out_len, &needed);
+  TrimAfter(&r->work, a_len + b_len);
   return Number(env, n == kOutTooSmall ? -2 - double(needed) : double(n));
 }
 
@@ -500,11 +531,13 @@ void Export(napi_env env, napi_value exports, const char* name, napi_callback cb
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  auto* work = new RecordWork();
-  napi_add_env_cleanup_hook(env, [](void* p) { delete static_cast<RecordWork*>(p); }, work);
-  Export(env, exports, "scan", Scan, work);
-  Export(env, exports, "apply", Combine<false>, work);
-  Export(env, exports, "merge", Combine<true>, work);
+  // Freed with the env; its out reference goes with the env's other handles.
+  auto* records = new EnvRecords();
+  napi_add_env_cleanup_hook(env, [](void* p) { delete static_cast<EnvRecords*>(p); }, records);
+  Export(env, exports, "scan", Scan, records);
+  Export(env, exports, "setOut", SetOut, records);
+  Export(env, exports, "apply", Combine<false>, records);
+  Export(env, exports, "merge", Combine<true>, records);
 
   exports.Set("Signer", Signer::Init(env));
   exports.Set("Sealer", Sealer::Init(env));

@@ -34,9 +34,11 @@ interface Addon {
   unframe(buf: Uint8Array, times: Float64Array): boolean;
   /** Kind, or -1 malformed, -2 index too small; entries land in u32 at..at + 4 * count of `index`'s bytes. */
   scan(buf: Uint8Array, index: Uint8Array, at: number): number;
-  /** Bytes written to out, -1 refused, or -2 - size when out is too small. */
-  apply(out: Buffer, record: Uint8Array | null, patch: Uint8Array): number;
-  merge(out: Buffer, p1: Uint8Array, p2: Uint8Array): number;
+  /** Where apply and merge write (a buffer nobody else holds). */
+  setOut(out: Buffer): void;
+  /** Bytes written to the out buffer, -1 refused, or -2 - size when it is too small. */
+  apply(record: Uint8Array | null, patch: Uint8Array): number;
+  merge(p1: Uint8Array, p2: Uint8Array): number;
 }
 
 const debug = debuglog('hotsession');
@@ -164,18 +166,26 @@ function headerCount(b: Uint8Array): number {
  * wrapper only sizes what it hands over:
  * - scan: the index goes straight into the shared index slab (record.ts's
  *   indexPool, record-index.ts), so a scan allocates no typed array of its own;
- * - apply/merge: the addon writes into one reused scratch buffer and the
- *   wrapper copies the exact result into a Buffer.allocUnsafe. A Buffer made
+ * - apply/merge: the addon writes into one reused scratch buffer (registered
+ *   once, never handed out) and the wrapper copies the exact result into a
+ *   Buffer.allocUnsafe. A Buffer made
  *   in C++ (napi_create_buffer) measured ~1 us here, more than the whole
  *   apply; one of its own (allocUnsafeSlow) ~400-700 ns, a pooled one
  *   ~150-250 ns at 2 KB (bench/record-codec.mjs, "2 KB result buffer").
  */
 class NativeRecords {
   readonly #addon: Addon;
-  #scratch: Buffer = Buffer.allocUnsafeSlow(SCRATCH);
+  #scratch: Buffer;
 
   constructor(addon: Addon) {
     this.#addon = addon;
+    this.#scratch = this.#use(Buffer.allocUnsafeSlow(SCRATCH));
+  }
+
+  #use(scratch: Buffer): Buffer {
+    this.#addon.setOut(scratch);
+    this.#scratch = scratch;
+    return scratch;
   }
 
   scan(buf: Uint8Array): RecordView | null {
@@ -195,32 +205,32 @@ class NativeRecords {
   #take(n: number): Buffer | null {
     const scratch = this.#scratch;
     // One huge result must not pin its scratch for the life of the process.
-    if (scratch.length > SCRATCH_KEEP) this.#scratch = Buffer.allocUnsafeSlow(SCRATCH);
+    if (scratch.length > SCRATCH_KEEP) this.#use(Buffer.allocUnsafeSlow(SCRATCH));
     if (n < 0) return null;
     const out = Buffer.allocUnsafe(n);
     scratch.copy(out, 0, 0, n);
     return out;
   }
 
-  /** A scratch of `size` bytes, after the addon answered -2 - size. */
-  #grow(n: number): Buffer {
-    this.#scratch = Buffer.allocUnsafeSlow(-n - 2);
-    return this.#scratch;
-  }
-
   apply(record: Uint8Array | null, patch: Uint8Array): Buffer | null {
     checkBytes(patch, 'patch');
     if (record !== null) checkBytes(record, 'record');
-    let n = this.#addon.apply(this.#scratch, record, patch);
-    if (n < -1) n = this.#addon.apply(this.#grow(n), record, patch);
+    let n = this.#addon.apply(record, patch);
+    if (n < -1) {
+      this.#use(Buffer.allocUnsafeSlow(-n - 2));
+      n = this.#addon.apply(record, patch);
+    }
     return this.#take(n);
   }
 
   merge(p1: Uint8Array, p2: Uint8Array): Buffer | null {
     checkBytes(p1, 'patch');
     checkBytes(p2, 'patch');
-    let n = this.#addon.merge(this.#scratch, p1, p2);
-    if (n < -1) n = this.#addon.merge(this.#grow(n), p1, p2);
+    let n = this.#addon.merge(p1, p2);
+    if (n < -1) {
+      this.#use(Buffer.allocUnsafeSlow(-n - 2));
+      n = this.#addon.merge(p1, p2);
+    }
     return this.#take(n);
   }
 }
