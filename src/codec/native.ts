@@ -240,6 +240,10 @@ const SCRATCH = 16 * 1024;
 const SCRATCH_KEEP = 1 << 20;
 
 function makeCodec(addon: Addon): Codec {
+  // A prebuilt addon from before the v2 record functions must not half-load.
+  if (typeof addon.scan !== 'function' || typeof addon.setOut !== 'function') {
+    throw new Error('the addon predates the v2 record functions (rebuild it)');
+  }
   const records = new NativeRecords(addon);
   return {
     native: true,
@@ -275,8 +279,13 @@ function makeCodec(addon: Addon): Codec {
 function selfTest(codec: Codec): boolean {
   const secret = 'hotsession self-test';
   const value = 'a.b/c+d';
+  // A record of keys 'a' and 'b' and a patch that deletes 'a' and sets 'c'.
+  const record = Buffer.from('68020000' + '00'.repeat(16) + '00000007' + '00000002' + '0001610000000101' + '0001620000000102', 'hex');
+  const patch = Buffer.from('68020200' + '00'.repeat(15) + '09' + '00000007' + '00000002' + '000161ffffffff' + '0001630000000103', 'hex');
+  const applied = codec.apply(record, patch);
   return codec.createSigner([secret]).sign(value) === jsCodec.createSigner([secret]).sign(value) &&
-    jsCodec.unframe(codec.frame(Buffer.from([1, 2, 3]), 7, 5))?.expiresAt === 7;
+    jsCodec.unframe(codec.frame(Buffer.from([1, 2, 3]), 7, 5))?.expiresAt === 7 &&
+    applied !== null && applied.equals(jsCodec.apply(record, patch)!) && codec.scan(applied)?.count === 2;
 }
 
 let warned = false;
