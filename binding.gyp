@@ -7,7 +7,8 @@
         "native/src/aead.cc",
         "native/src/cookie.cc",
         "native/src/frame.cc",
-        "native/src/hmac.cc"
+        "native/src/hmac.cc",
+        "native/src/record.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
+import { checkStep, jsonStep, oneKeyStep, session, sessionRecord } from './record-codec.mjs';
 
 const require = createRequire(import.meta.url);
 const { jsCodec, deriveKey } = require('../dist/codec/index.js');
@@ -79,6 +80,15 @@ assert.deepEqual(addonUnframe(framed), jsCodec.unframe(framed));
 assert.deepEqual(addonUnframe(native.frame(body, exp, 1))?.body, body);
 assert.deepEqual(jsCodec.unframe(jsCodec.frame(body, exp, 1))?.body, body);
 
+// The per-key record (v2): a request that reads one key of a 2 KB session
+// and writes one back, as a memory store serves it (bench/record-codec.mjs
+// has the parts).
+const { RecordWriter } = require('../dist/codec/record.js');
+const record = sessionRecord();
+const sessionJson = JSON.stringify(session());
+const recordWriter = new RecordWriter();
+checkStep(native, record);
+
 function loop(fn) {
   return () => {
     for (let i = 0; i < BATCH; i++) fn();
@@ -116,6 +126,16 @@ const pairs = [
     what: 'unframe 200 B', target: null,
     native: ['addon unframe', loop(() => { sink = addonUnframe(framed); })],
     base: ['JS unframe (the codec uses this)', loop(() => { sink = jsCodec.unframe(framed); })],
+  },
+  {
+    what: 'v2 one-key read+write, 2 KB', target: null,
+    native: ['native codec', loop(() => { sink = oneKeyStep(native, record, recordWriter); })],
+    base: ['JS codec', loop(() => { sink = oneKeyStep(jsCodec, record, recordWriter); })],
+  },
+  {
+    what: 'v2 one-key read+write vs JSON, 2 KB', target: 3,
+    native: ['native codec', loop(() => { sink = oneKeyStep(native, record, recordWriter); })],
+    base: ['JSON.parse + JSON.stringify', loop(() => { sink = jsonStep(sessionJson); })],
   },
   {
     what: 'extract (JS codec, for reference)', target: null,

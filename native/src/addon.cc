@@ -16,6 +16,7 @@
 #include "cookie.h"
 #include "frame.h"
 #include "hmac.h"
+#include "record.h"
 
 namespace hotsession {
 namespace {
@@ -398,7 +399,146 @@ Napi::Value Unframe(const Napi::CallbackInfo& info) {
   return Napi::Boolean::New(env, true);
 }
 
+// One typed-array lookup (no separate type test: get_typedarray_info fails
+// on anything else). Empty views may have no backing store; callers get a
+// valid pointer all the same.
+bool ViewOf(napi_env env, napi_value v, napi_typedarray_type want, uint8_t** data, size_t* len) {
+  napi_typedarray_type type;
+  void* p = nullptr;
+  if (napi_get_typedarray_info(env, v, &type, len, &p, nullptr, nullptr) != napi_ok ||
+      (type != want && !(want == napi_uint8_array && type == napi_uint8_clamped_array))) {
+    return false;
+  }
+  static uint8_t kEmpty[16];
+  *data = *len == 0 || p == nullptr ? kEmpty : static_cast<uint8_t*>(p);
+  return true;
+}
+
+napi_value Number(napi_env env, double d) {
+  napi_value r;
+  napi_create_double(env, d, &r);
+  return r;
+}
+
+// What the record functions keep per Node environment (the main thread and
+// each worker get their own), handed to them as their callback data: the
+// scan/apply/merge scratch and the output buffer the wrapper registered
+// (set once, not passed per call: each typed array an N-API call reads costs
+// ~25 ns). Inputs past a megabyte make the scratch large; it is given back
+// after such a call rather than pinned for the life of the env.
+struct EnvRecords {
+  RecordWork work;
+  napi_ref out_ref = nullptr;
+  uint8_t* out = nullptr;
+  size_t out_len = 0;
+};
+
+EnvRecords* RecordsOf(napi_env env, napi_callback_info info, size_t* argc, napi_value* argv) {
+  void* data = nullptr;
+  if (napi_get_cb_info(env, info, argc, argv, nullptr, &data) != napi_ok) return nullptr;
+  return static_cast<EnvRecords*>(data);
+}
+
+void TrimAfter(RecordWork* work, size_t bytes) {
+  if (bytes > (1u << 20)) work->Trim();
+}
+
+// (out: Buffer) -> undefined: where apply and merge write from now on. The
+// wrapper never hands this buffer out (it copies results from it), so no one
+// else can detach or resize it; the reference keeps it alive.
+napi_value SetOut(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  uint8_t* out;
+  size_t len;
+  EnvRecords* r = RecordsOf(env, info, &argc, argv);
+  napi_ref ref;
+  if (r == nullptr || argc < 1 || !ViewOf(env, argv[0], napi_uint8_array, &out, &len) ||
+      napi_create_reference(env, argv[0], 1, &ref) != napi_ok) {
+    napi_throw_type_error(env, nullptr, "setOut(buffer) got bad arguments");
+    return nullptr;
+  }
+  if (r->out_ref != nullptr) napi_delete_reference(env, r->out_ref);
+  r->out_ref = ref;
+  r->out = out;
+  r->out_len = len;
+  return nullptr;
+}
+
+// (buf, index: Uint8Array, at) -> kind, or -1 malformed, -2 index too small.
+// The entries land in u32 at..at + 4 * count of `index` (a byte view of a
+// Uint32Array slab: its address is cheaper to read than the Uint32Array's).
+// The wrapper hands out views of one slab instead of allocating a
+// Uint32Array per scan (bench/record-codec.mjs, "index for 26 keys").
+napi_value Scan(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  uint8_t* buf;
+  size_t len;
+  uint8_t* slab;
+  size_t slab_len;
+  uint32_t at;
+  EnvRecords* r = RecordsOf(env, info, &argc, argv);
+  if (r == nullptr || argc < 3 || !ViewOf(env, argv[0], napi_uint8_array, &buf, &len) ||
+      !ViewOf(env, argv[1], napi_uint8_array, &slab, &slab_len) ||
+      napi_get_value_uint32(env, argv[2], &at) != napi_ok || at > slab_len / 4 ||
+      reinterpret_cast<uintptr_t>(slab) % alignof(Entry) != 0) {
+    napi_throw_type_error(env, nullptr, "scan(buf, index, at) got bad arguments");
+    return nullptr;
+  }
+  RecordHead head;
+  Entry* index = reinterpret_cast<Entry*>(slab + size_t(at) * 4);
+  int kind = ScanRecord(buf, len, &head, index, (slab_len / 4 - at) / 4, &r->work.ka);
+  TrimAfter(&r->work, len);
+  return Number(env, kind);
+}
+
+// (record | null, patch) / (p1, p2) -> bytes written to the registered out
+// buffer, -1 refused, or -2 - size when it is too small for the result.
+template <bool kMerge>
+napi_value Combine(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  uint8_t* a = nullptr;
+  size_t a_len = 0;
+  uint8_t* b;
+  size_t b_len;
+  napi_valuetype t = napi_undefined;
+  EnvRecords* r = RecordsOf(env, info, &argc, argv);
+  bool ok = r != nullptr && argc >= 2 && ViewOf(env, argv[1], napi_uint8_array, &b, &b_len);
+  if (ok && !(!kMerge && napi_typeof(env, argv[0], &t) == napi_ok && t == napi_null)) {
+    ok = ViewOf(env, argv[0], napi_uint8_array, &a, &a_len);
+  }
+  if (!ok) {
+    napi_throw_type_error(env, nullptr, kMerge ? "merge(p1, p2) got bad arguments"
+                                               : "apply(record, patch) got bad arguments");
+    return nullptr;
+  }
+  size_t needed = 0;
+  // No out buffer yet reads as one of size 0: the wrapper is told the size.
+  static uint8_t kNone = 0;
+  uint8_t* out = r->out != nullptr ? r->out : &kNone;
+  int64_t n = kMerge ? MergePatches(&r->work, a, a_len, b, b_len, out, r->out_len, &needed)
+                     : ApplyPatch(&r->work, a, a_len, b, b_len, out, r->out_len, &needed);
+  TrimAfter(&r->work, a_len + b_len);
+  return Number(env, n == kOutTooSmall ? -2 - double(needed) : double(n));
+}
+
+void Export(napi_env env, napi_value exports, const char* name, napi_callback cb, void* data) {
+  napi_value fn;
+  napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, data, &fn);
+  napi_set_named_property(env, exports, name, fn);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // Freed with the env; its out reference goes with the env's other handles.
+  auto* records = new EnvRecords();
+  napi_add_env_cleanup_hook(env, [](void* p) { delete static_cast<EnvRecords*>(p); }, records);
+  Export(env, exports, "scan", Scan, records);
+  Export(env, exports, "setOut", SetOut, records);
+  Export(env, exports, "apply", Combine<false>, records);
+  Export(env, exports, "merge", Combine<true>, records);
+
   exports.Set("Signer", Signer::Init(env));
   exports.Set("Sealer", Sealer::Init(env));
   exports.Set("frame", Napi::Function::New<Frame>(env, "frame"));

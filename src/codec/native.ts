@@ -2,8 +2,10 @@ import * as path from 'node:path';
 import { debuglog } from 'node:util';
 import { jsCodec } from './js';
 import { keyId } from './keys';
-import { FRAME_HEADER, MAX_TIME, SEAL_OVERHEAD } from './layout';
-import type { Codec, Opened, Sealer, Signer } from './types';
+import { FRAME_HEADER, MAX_TIME, RECORD_HEADER, SEAL_OVERHEAD } from './layout';
+import { viewOf } from './record';
+import { indexPool, reserveIndex } from './record-index';
+import type { Codec, Opened, RecordView, Sealer, Signer } from './types';
 
 /**
  * The native codec: a thin, validating wrapper around the addon built from
@@ -30,6 +32,13 @@ interface Addon {
   Sealer: new (keys: Buffer[], ids: number[]) => NativeSealer;
   frame(out: Buffer, body: Uint8Array, expiresAt: number, createdAt: number): void;
   unframe(buf: Uint8Array, times: Float64Array): boolean;
+  /** Kind, or -1 malformed, -2 index too small; entries land in u32 at..at + 4 * count of `index`'s bytes. */
+  scan(buf: Uint8Array, index: Uint8Array, at: number): number;
+  /** Where apply and merge write (a buffer nobody else holds). */
+  setOut(out: Buffer): void;
+  /** Bytes written to the out buffer, -1 refused, or -2 - size when it is too small. */
+  apply(record: Uint8Array | null, patch: Uint8Array): number;
+  merge(p1: Uint8Array, p2: Uint8Array): number;
 }
 
 const debug = debuglog('hotsession');
@@ -147,7 +156,95 @@ class NativeSealerWrap implements Sealer {
   }
 }
 
+/** Count field of a v2 header; the caller checked the length. */
+function headerCount(b: Uint8Array): number {
+  return b[24]! * 0x1000000 + ((b[25]! << 16) | (b[26]! << 8) | b[27]!);
+}
+
+/**
+ * scan/apply/merge over the addon. The addon checks every rule itself; the
+ * wrapper only sizes what it hands over:
+ * - scan: the index goes straight into the shared index slab (record.ts's
+ *   indexPool, record-index.ts), so a scan allocates no typed array of its own;
+ * - apply/merge: the addon writes into one reused scratch buffer (registered
+ *   once, never handed out) and the wrapper copies the exact result into a
+ *   Buffer.allocUnsafe. A Buffer made
+ *   in C++ (napi_create_buffer) measured ~1 us here, more than the whole
+ *   apply; one of its own (allocUnsafeSlow) ~400-700 ns, a pooled one
+ *   ~150-250 ns at 2 KB (bench/record-codec.mjs, "2 KB result buffer").
+ */
+class NativeRecords {
+  readonly #addon: Addon;
+  #scratch: Buffer;
+
+  constructor(addon: Addon) {
+    this.#addon = addon;
+    this.#scratch = this.#use(Buffer.allocUnsafeSlow(SCRATCH));
+  }
+
+  #use(scratch: Buffer): Buffer {
+    this.#addon.setOut(scratch);
+    this.#scratch = scratch;
+    return scratch;
+  }
+
+  scan(buf: Uint8Array): RecordView | null {
+    checkBytes(buf, 'record');
+    const len = buf.length;
+    if (len < RECORD_HEADER) return null;
+    const count = headerCount(buf);
+    // The reference refuses such counts too; the bound keeps a lying header
+    // from reserving index room the bytes cannot fill.
+    if (count * 6 > len - RECORD_HEADER) return null;
+    reserveIndex(4 * count);
+    const kind = this.#addon.scan(buf, indexPool.bytes, indexPool.at);
+    return kind < 0 ? null : viewOf(buf, kind, count);
+  }
+
+  /** The addon's result `n` (bytes in the scratch) as an exact-size Buffer, or null. */
+  #take(n: number): Buffer | null {
+    const scratch = this.#scratch;
+    // One huge result must not pin its scratch for the life of the process.
+    if (scratch.length > SCRATCH_KEEP) this.#use(Buffer.allocUnsafeSlow(SCRATCH));
+    if (n < 0) return null;
+    const out = Buffer.allocUnsafe(n);
+    scratch.copy(out, 0, 0, n);
+    return out;
+  }
+
+  apply(record: Uint8Array | null, patch: Uint8Array): Buffer | null {
+    checkBytes(patch, 'patch');
+    if (record !== null) checkBytes(record, 'record');
+    let n = this.#addon.apply(record, patch);
+    if (n < -1) {
+      this.#use(Buffer.allocUnsafeSlow(-n - 2));
+      n = this.#addon.apply(record, patch);
+    }
+    return this.#take(n);
+  }
+
+  merge(p1: Uint8Array, p2: Uint8Array): Buffer | null {
+    checkBytes(p1, 'patch');
+    checkBytes(p2, 'patch');
+    let n = this.#addon.merge(p1, p2);
+    if (n < -1) {
+      this.#use(Buffer.allocUnsafeSlow(-n - 2));
+      n = this.#addon.merge(p1, p2);
+    }
+    return this.#take(n);
+  }
+}
+
+/** Scratch for apply/merge results; kept up to SCRATCH_KEEP, shrunk back past it. */
+const SCRATCH = 16 * 1024;
+const SCRATCH_KEEP = 1 << 20;
+
 function makeCodec(addon: Addon): Codec {
+  // A prebuilt addon from before the v2 record functions must not half-load.
+  if (typeof addon.scan !== 'function' || typeof addon.setOut !== 'function') {
+    throw new Error('the addon predates the v2 record functions (rebuild it)');
+  }
+  const records = new NativeRecords(addon);
   return {
     native: true,
     createSigner: (secrets) => new NativeSignerWrap(addon, secrets),
@@ -165,10 +262,13 @@ function makeCodec(addon: Addon): Codec {
     // fuzzed and parity-tested for callers that already hold native state.
     unframe: jsCodec.unframe,
     createSealer: (keys) => new NativeSealerWrap(addon, keys),
-    // Native versions land with the v2 parser in the addon; until then the JS reference answers.
-    scan: jsCodec.scan,
-    apply: jsCodec.apply,
-    merge: jsCodec.merge,
+    scan: (buf) => records.scan(buf),
+    // apply and merge results are exactly sized Buffers from allocUnsafe:
+    // under 4 KiB a slice of Node's shared 8 KiB pool, which they keep alive,
+    // as the JS codec's. A store that keeps records for long (the memory
+    // store) should copy them into a buffer of their own (allocUnsafeSlow).
+    apply: (record, patch) => records.apply(record, patch),
+    merge: (p1, p2) => records.merge(p1, p2),
   };
 }
 
@@ -179,8 +279,13 @@ function makeCodec(addon: Addon): Codec {
 function selfTest(codec: Codec): boolean {
   const secret = 'hotsession self-test';
   const value = 'a.b/c+d';
+  // A record of keys 'a' and 'b' and a patch that deletes 'a' and sets 'c'.
+  const record = Buffer.from('68020000' + '00'.repeat(16) + '00000007' + '00000002' + '0001610000000101' + '0001620000000102', 'hex');
+  const patch = Buffer.from('68020200' + '00'.repeat(15) + '09' + '00000007' + '00000002' + '000161ffffffff' + '0001630000000103', 'hex');
+  const applied = codec.apply(record, patch);
   return codec.createSigner([secret]).sign(value) === jsCodec.createSigner([secret]).sign(value) &&
-    jsCodec.unframe(codec.frame(Buffer.from([1, 2, 3]), 7, 5))?.expiresAt === 7;
+    jsCodec.unframe(codec.frame(Buffer.from([1, 2, 3]), 7, 5))?.expiresAt === 7 &&
+    applied !== null && applied.equals(jsCodec.apply(record, patch)!) && codec.scan(applied)?.count === 2;
 }
 
 let warned = false;

@@ -3,6 +3,8 @@ import {
   DELETE, FLAG_CLEAR, FRAME_MAGIC, KIND_FORWARD, KIND_PATCH, KIND_RECORD, MAX_KEY_BYTES, MAX_TIME,
   NAME_TAG_LABEL, RECORD_HEADER, RECORD_VERSION,
 } from './layout';
+import { indexPool, reserveIndex, takeIndex } from './record-index';
+import { hasDuplicate, isForbidden, isUtf8, sameBytes } from './record-keys';
 
 /**
  * The per-key record (v2) in JS: the reference every other implementation
@@ -18,7 +20,11 @@ export interface RecordView {
   createdAt: number;
   nameTag: number;
   count: number;
-  /** 4 per entry: keyStart, keyLen, valueStart, valueLen (DELETE in patches for a deletion). */
+  /**
+   * 4 per entry: keyStart, keyLen, valueStart, valueLen (DELETE in patches for
+   * a deletion). A view into a shared 32 KiB slab, as a small Buffer is a view
+   * into Node's pool: `index.slice()` before keeping a view for long.
+   */
   index: Uint32Array;
   /** FORWARD only: the id the session moved to. */
   target: string | null;
@@ -59,68 +65,18 @@ function checkTime(t: number, what: string): void {
   if (!Number.isInteger(t) || t < 0 || t > MAX_TIME) throw new RangeError(`${what} must be an integer ms timestamp in [0, 2^53)`);
 }
 
-function same(b: Uint8Array, at: number, s: string): boolean {
-  for (let i = 0; i < s.length; i++) if (b[at + i] !== s.charCodeAt(i)) return false;
-  return true;
-}
-
-function isForbidden(b: Uint8Array, at: number, len: number): boolean {
-  if (len === 9) return same(b, at, '__proto__') || same(b, at, 'prototype');
-  return len === 11 && same(b, at, 'constructor');
-}
-
-/** Strict UTF-8 (no overlongs, no surrogates, nothing past U+10FFFF), as the native scanner checks it. */
-function isUtf8(b: Uint8Array, at: number, end: number): boolean {
-  let i = at;
-  while (i < end) {
-    const c = b[i]!;
-    if (c < 0x80) { i++; continue; }
-    let n: number;
-    let min: number;
-    let cp: number;
-    if (c >= 0xc2 && c <= 0xdf) { n = 1; min = 0x80; cp = c & 0x1f; }
-    else if (c >= 0xe0 && c <= 0xef) { n = 2; min = 0x800; cp = c & 0x0f; }
-    else if (c >= 0xf0 && c <= 0xf4) { n = 3; min = 0x10000; cp = c & 0x07; }
-    else return false;
-    if (i + n >= end) return false;
-    for (let k = 1; k <= n; k++) {
-      const d = b[i + k]!;
-      if ((d & 0xc0) !== 0x80) return false;
-      cp = (cp << 6) | (d & 0x3f);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-    i += n + 1;
-  }
-  return true;
-}
-
-function sameBytes(b: Uint8Array, at: number, c: Uint8Array, cat: number, len: number): boolean {
-  for (let i = 0; i < len; i++) if (b[at + i] !== c[cat + i]) return false;
-  return true;
-}
-
-/** True when two keys of one buffer are equal (pairwise for few keys, a Set of byte strings past that). */
-function hasDuplicate(b: Uint8Array, index: Uint32Array, count: number): boolean {
-  if (count < 2) return false;
-  if (count <= 16) {
-    for (let i = 0; i < count; i++) {
-      const ia = index[4 * i]!;
-      const il = index[4 * i + 1]!;
-      for (let j = i + 1; j < count; j++) {
-        if (index[4 * j + 1] === il && sameBytes(b, ia, b, index[4 * j]!, il)) return true;
-      }
-    }
-    return false;
-  }
-  const buf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-  const seen = new Set<string>();
-  for (let i = 0; i < count; i++) {
-    const at = index[4 * i]!;
-    const k = buf.toString('latin1', at, at + index[4 * i + 1]!);
-    if (seen.has(k)) return true;
-    seen.add(k);
-  }
-  return false;
+/**
+ * The view of a buffer a scanner (this file's or the addon's) accepted as
+ * `kind`, whose index it wrote at `indexPool.at`. One object shape for every kind.
+ */
+export function viewOf(b: Uint8Array, kind: number, count: number): RecordView {
+  const target = kind === KIND_FORWARD
+    ? Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1', RECORD_HEADER, b.length)
+    : null;
+  return {
+    kind, flags: b[3]!, expiresAt: time(b, 4), createdAt: time(b, 12), nameTag: u32(b, 20),
+    count, index: takeIndex(4 * count), target,
+  };
 }
 
 /**
@@ -136,18 +92,18 @@ export function scanRecord(b: Uint8Array): RecordView | null {
   const expiresAt = time(b, 4);
   const createdAt = time(b, 12);
   if (expiresAt < 0 || createdAt < 0) return null;
-  const tag = u32(b, 20);
   const count = u32(b, 24);
   if (kind === KIND_FORWARD) {
     const len = end - RECORD_HEADER;
     if (count !== 0 || len < 1 || len > 255) return null;
     for (let i = RECORD_HEADER; i < end; i++) if (b[i]! < 0x21 || b[i]! > 0x7e) return null;
-    const target = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('latin1', RECORD_HEADER, end);
-    return { kind, flags, expiresAt, createdAt, nameTag: tag, count: 0, index: new Uint32Array(0), target };
+    return viewOf(b, kind, 0);
   }
   // Every entry takes at least 6 bytes: a larger count is a lie.
   if (count > (end - RECORD_HEADER) / 6) return null;
-  const index = new Uint32Array(4 * count);
+  reserveIndex(4 * count);
+  const index = indexPool.slab;
+  const base = indexPool.at;
   let pos = RECORD_HEADER;
   for (let i = 0; i < count; i++) {
     if (pos + 2 > end) return null;
@@ -163,13 +119,14 @@ export function scanRecord(b: Uint8Array): RecordView | null {
       if (vat + vlen > end) return null;
       pos = vat + vlen;
     }
-    index[4 * i] = kat;
-    index[4 * i + 1] = klen;
-    index[4 * i + 2] = vat;
-    index[4 * i + 3] = vlen;
+    const e = base + 4 * i;
+    index[e] = kat;
+    index[e + 1] = klen;
+    index[e + 2] = vat;
+    index[e + 3] = vlen;
   }
-  if (pos !== end || hasDuplicate(b, index, count)) return null;
-  return { kind, flags, expiresAt, createdAt, nameTag: tag, count, index, target: null };
+  if (pos !== end || hasDuplicate(b, index, base, count)) return null;
+  return viewOf(b, kind, count);
 }
 
 /** Entry `i` of a scanned buffer whose key equals `key` (UTF-8 bytes at `kb[kat, kat+klen)`), else -1. */
@@ -181,10 +138,31 @@ function findBytes(b: Uint8Array, v: RecordView, kb: Uint8Array, kat: number, kl
   return -1;
 }
 
+/** True when every UTF-16 unit of `s` is ASCII (then its UTF-8 bytes are its char codes). */
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
 /** Index of the entry whose key is `key`, else -1. */
 export function findKey(b: Uint8Array, v: RecordView, key: string): number {
-  const kb = Buffer.from(key, 'utf8');
-  return findBytes(b, v, kb, 0, kb.length);
+  // ASCII keys compare their char codes with the bytes: no UTF-8 copy of the
+  // key per lookup (about 3x faster at 26 keys). A native findKey measured
+  // slower still than the copy: the call and the string's UTF-8 conversion
+  // cost more than this loop.
+  if (!isAscii(key)) {
+    const kb = Buffer.from(key, 'utf8');
+    return findBytes(b, v, kb, 0, kb.length);
+  }
+  const ix = v.index;
+  const n = key.length;
+  next: for (let i = 0; i < v.count; i++) {
+    if (ix[4 * i + 1] !== n) continue;
+    const at = ix[4 * i]!;
+    for (let k = 0; k < n; k++) if (b[at + k] !== key.charCodeAt(k)) continue next;
+    return i;
+  }
+  return -1;
 }
 
 /** The key of entry `i` as a string. */
@@ -199,13 +177,6 @@ function entrySize(v: RecordView, i: number): number {
   return 6 + v.index[4 * i + 1]! + (vlen === DELETE ? 0 : vlen);
 }
 
-function copyEntry(out: Uint8Array, at: number, b: Uint8Array, v: RecordView, i: number): number {
-  const start = v.index[4 * i]! - 2;
-  const n = entrySize(v, i);
-  out.set(b.subarray(start, start + n), at);
-  return at + n;
-}
-
 function writeHeader(out: Uint8Array, kind: number, flags: number, src: Uint8Array, count: number): void {
   out[0] = FRAME_MAGIC;
   out[1] = RECORD_VERSION;
@@ -214,6 +185,58 @@ function writeHeader(out: Uint8Array, kind: number, flags: number, src: Uint8Arr
   // expiresAt, createdAt and nameTag come from the later buffer (the patch).
   out.set(src.subarray(4, 24), 4);
   putU32(out, 24, count);
+}
+
+// Marks of the entries combine() keeps, reused (grown on demand).
+let keepA = new Uint8Array(64);
+let keepB = new Uint8Array(64);
+
+/** Copies entries `i` of `src` with `marks[i] === 1` to `out` at `at`, adjacent ones as one run. */
+function copyMarked(out: Uint8Array, at: number, src: Uint8Array, v: RecordView, marks: Uint8Array): number {
+  const ix = v.index;
+  let start = 0;
+  let end = 0;
+  for (let i = 0; i < v.count; i++) {
+    if (marks[i] !== 1) continue;
+    const s = ix[4 * i]! - 2;
+    if (s !== end) {
+      if (end > start) {
+        out.set(src.subarray(start, end), at);
+        at += end - start;
+      }
+      start = s;
+    }
+    end = s + entrySize(v, i);
+  }
+  if (end > start) {
+    out.set(src.subarray(start, end), at);
+    at += end - start;
+  }
+  return at;
+}
+
+/**
+ * Marks in `keepA` the entries of `a` whose key `b` does not name. Linear
+ * search per key while `b` is small (a commit's patch); a Set of `b`'s keys
+ * past that, so a large patch against a large record is not quadratic.
+ */
+function markUnnamed(a: Uint8Array, av: RecordView, b: Uint8Array, bv: RecordView): void {
+  const ai = av.index;
+  if (bv.count <= 16) {
+    for (let i = 0; i < av.count; i++) keepA[i] = findBytes(b, bv, a, ai[4 * i]!, ai[4 * i + 1]!) === -1 ? 1 : 0;
+    return;
+  }
+  const bb = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+  const named = new Set<string>();
+  for (let j = 0; j < bv.count; j++) {
+    const at = bv.index[4 * j]!;
+    named.add(bb.toString('latin1', at, at + bv.index[4 * j + 1]!));
+  }
+  const ab = Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  for (let i = 0; i < av.count; i++) {
+    const at = ai[4 * i]!;
+    keepA[i] = named.has(ab.toString('latin1', at, at + ai[4 * i + 1]!)) ? 0 : 1;
+  }
 }
 
 /**
@@ -225,22 +248,25 @@ function combine(
   a: Uint8Array | null, av: RecordView | null, b: Uint8Array, bv: RecordView,
   kind: number, flags: number, dropDeletes: boolean,
 ): Buffer {
-  const bi = bv.index;
-  const kept = av === null ? null : new Uint8Array(av.count);
+  const an = av === null ? 0 : av.count;
+  if (keepA.length < an) keepA = new Uint8Array(an);
+  if (keepB.length < bv.count) keepB = new Uint8Array(bv.count);
   let size = RECORD_HEADER;
   let count = 0;
   if (a !== null && av !== null) {
-    const ai = av.index;
-    for (let i = 0; i < av.count; i++) {
-      if (findBytes(b, bv, a, ai[4 * i]!, ai[4 * i + 1]!) === -1) {
-        kept![i] = 1;
+    markUnnamed(a, av, b, bv);
+    for (let i = 0; i < an; i++) {
+      if (keepA[i] === 1) {
         size += entrySize(av, i);
         count++;
       }
     }
   }
+  const bi = bv.index;
   for (let j = 0; j < bv.count; j++) {
-    if (!(dropDeletes && bi[4 * j + 3] === DELETE)) {
+    const keep = !(dropDeletes && bi[4 * j + 3] === DELETE);
+    keepB[j] = keep ? 1 : 0;
+    if (keep) {
       size += entrySize(bv, j);
       count++;
     }
@@ -248,10 +274,10 @@ function combine(
   const out = Buffer.allocUnsafe(size);
   writeHeader(out, kind, flags, b, count);
   let at = RECORD_HEADER;
-  if (av !== null) for (let i = 0; i < av.count; i++) if (kept![i] === 1) at = copyEntry(out, at, a!, av, i);
-  for (let j = 0; j < bv.count; j++) {
-    if (!(dropDeletes && bi[4 * j + 3] === DELETE)) at = copyEntry(out, at, b, bv, j);
-  }
+  if (a !== null && av !== null) at = copyMarked(out, at, a, av, keepA);
+  copyMarked(out, at, b, bv, keepB);
+  if (keepA.length > 1 << 16) keepA = new Uint8Array(64);
+  if (keepB.length > 1 << 16) keepB = new Uint8Array(64);
   return out;
 }
 
@@ -259,6 +285,12 @@ function combine(
  * The record after `patch` (see layout.ts). Null when the patch is malformed,
  * or has no CLEAR and `record` is not a v2 RECORD (the caller resends the
  * session whole, as a CLEAR patch).
+ *
+ * The result is exactly sized and comes from Buffer.allocUnsafe, as in the
+ * native codec: under 4 KiB a slice of Node's shared 8 KiB pool, which it
+ * keeps alive. A store that keeps records for long should copy them into a
+ * buffer of their own (Buffer.allocUnsafeSlow, ~2x the cost of a pooled one
+ * at 2 KB: bench/record-codec.mjs, "2 KB result buffer").
  */
 export function applyPatch(record: Uint8Array | null, patch: Uint8Array): Buffer | null {
   const pv = scanRecord(patch);
@@ -269,7 +301,11 @@ export function applyPatch(record: Uint8Array | null, patch: Uint8Array): Buffer
   return combine(record, rv, patch, pv, KIND_RECORD, 0, true);
 }
 
-/** One patch with the effect of `p1` then `p2` (see layout.ts). Null when either is malformed. */
+/**
+ * One patch with the effect of `p1` then `p2` (see layout.ts). Null when
+ * either is malformed. Exactly sized, from Buffer.allocUnsafe (pooled under
+ * 4 KiB), in both codecs.
+ */
 export function mergePatches(p1: Uint8Array, p2: Uint8Array): Buffer | null {
   const v1 = scanRecord(p1);
   const v2 = scanRecord(p2);
@@ -336,14 +372,19 @@ export class RecordWriter {
   }
 
   #key(key: string, n: number): number {
-    const klen = Buffer.byteLength(key, 'utf8');
+    // ASCII keys are their own UTF-8: a byte loop instead of Buffer.write's
+    // encoder (bench/record-codec.mjs, "writer").
+    const ascii = isAscii(key);
+    const klen = ascii ? key.length : Buffer.byteLength(key, 'utf8');
     if (klen > MAX_KEY_BYTES) throw new RangeError(`session key of ${klen} bytes is longer than ${MAX_KEY_BYTES}`);
     const b = this.#room(6 + klen + n);
-    b[this.#at] = klen >>> 8;
-    b[this.#at + 1] = klen & 0xff;
-    b.write(key, this.#at + 2, klen, 'utf8');
+    const at = this.#at + 2;
+    b[at - 2] = klen >>> 8;
+    b[at - 1] = klen & 0xff;
+    if (ascii) for (let i = 0; i < klen; i++) b[at + i] = key.charCodeAt(i);
+    else b.write(key, at, klen, 'utf8');
     this.#count++;
-    return this.#at + 2 + klen;
+    return at + klen;
   }
 
   /** An entry `key` -> `value` (one encoded msgpack value). */
@@ -381,11 +422,20 @@ export class RecordWriter {
     return this.#count;
   }
 
-  /** The finished buffer (an exact-size copy; the writer can begin again). */
+  /**
+   * The finished buffer: an exact-size copy (the writer can begin again), a
+   * slice of Node's pool under 4 KiB (Buffer.allocUnsafe). A store that keeps
+   * records in memory should copy a RECORD into a buffer of its own.
+   */
   finish(): Buffer {
-    putU32(this.#buf, 24, this.#count);
-    const out = Buffer.allocUnsafe(this.#at);
-    this.#buf.copy(out, 0, 0, this.#at);
+    const b = this.#buf;
+    const n = this.#at;
+    putU32(b, 24, this.#count);
+    const out = Buffer.allocUnsafe(n);
+    // A patch of one small value is a few dozen bytes: a byte loop beats
+    // making a view to copy from (bench/record-codec.mjs, "writer").
+    if (n <= 96) for (let i = 0; i < n; i++) out[i] = b[i]!;
+    else out.set(b.subarray(0, n));
     return out;
   }
 }
