@@ -82,7 +82,10 @@ describe('connect-mongo sessions read by hotsession (legacy: read)', { skip: ski
       assert.equal(w.status, 200);
       const doc = await client.db(dbName).collection(collection).findOne({ _id: login.body.id });
       assert.equal(doc.session, undefined, 'rewritten in hotsession format');
-      assert.equal(doc.record._bsontype, 'Binary');
+      // The per-key shape (src/stores/mongo/shape.ts): one BinData field per session key under `s`.
+      assert.equal(doc.record, undefined);
+      assert.deepEqual(Object.keys(doc.s).sort(), ['roles', 'theme', 'user', 'visits']);
+      assert.equal(doc.s.user._bsontype, 'Binary');
       const after = await request(hot.url, '/all', jar);
       assert.equal(after.body.id, login.body.id);
       assert.deepEqual(after.body.data, { user: 'ada', roles: ['admin', 'dev'], visits: 3, theme: 'dark' });

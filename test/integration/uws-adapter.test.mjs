@@ -32,6 +32,15 @@ class SlowStore {
     this.sets++;
     return this.inner.set(id, record, ttl);
   }
+  async patch(id, patch, ttl) {
+    await sleep(this.ms);
+    this.sets++;
+    return this.inner.patch(id, patch, ttl);
+  }
+  async forward(id, marker, grace) {
+    await sleep(this.ms);
+    return this.inner.forward(id, marker, grace);
+  }
   async touch(id, ttl) {
     await sleep(this.ms);
     return this.inner.touch(id, ttl);
@@ -60,6 +69,12 @@ class BrokenStore {
   }
   set(id, record, ttl) {
     return this.failSet ? Promise.reject(this.#err()) : this.inner.set(id, record, ttl);
+  }
+  patch(id, patch, ttl) {
+    return this.failSet ? Promise.reject(this.#err()) : this.inner.patch(id, patch, ttl);
+  }
+  forward(id, marker, grace) {
+    return this.failSet ? Promise.reject(this.#err()) : this.inner.forward(id, marker, grace);
   }
   touch(id, ttl) {
     return this.inner.touch(id, ttl);

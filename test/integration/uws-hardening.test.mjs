@@ -31,6 +31,14 @@ class SlowStore {
     await sleep(this.ms);
     return this.inner.set(id, record, ttl);
   }
+  async patch(id, patch, ttl) {
+    await sleep(this.ms);
+    return this.inner.patch(id, patch, ttl);
+  }
+  async forward(id, marker, grace) {
+    await sleep(this.ms);
+    return this.inner.forward(id, marker, grace);
+  }
   async touch(id, ttl) {
     await sleep(this.ms);
     return this.inner.touch(id, ttl);

@@ -168,6 +168,8 @@ test('store failures reject load and commit; a rejected write is retried by the 
   const failing = {
     get: () => Promise.reject(new Error('down')),
     set: () => Promise.reject(new Error('down')),
+    patch: () => Promise.reject(new Error('down')),
+    forward: () => Promise.reject(new Error('down')),
     touch: () => Promise.resolve(),
     destroy: () => Promise.resolve(),
     close: async () => {},
