@@ -211,7 +211,7 @@ describe('SharedMemoryStore: bounds and eviction', () => {
     const s = store({ maxBytes: 2 ** 20 });
     const model = new Map();
     let seed = 12345;
-    const rnd = (k) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % k);
+    const rnd = (k) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % k;
     let hits = 0;
     for (let op = 0; op < 150_000; op++) {
       const id = `id${rnd(3000)}`;

@@ -24,9 +24,10 @@ import { C_RECLAIMS } from './stats';
  *   between the bump and the length word leaves a hole a walk steps over.
  * - reclaim: stamp the victim (other threads pick another one; a stamp older
  *   than STUCK_SECONDS belongs to a dead thread and is taken over), close its
- *   fill word (claims fail from then on), walk it, and take it (owner CAS) only
- *   if no writer is in flight. Walking twice is harmless: a slot moves by CAS
- *   from the exact position it held.
+ *   fill word (claims fail from then on), wait until no writer is in flight
+ *   (each publishes its slot before counting out), walk it, take it (owner
+ *   CAS). Walking twice is harmless: a slot moves by CAS from the exact
+ *   position it held.
  * - hand-over: a segment is reserved under a token of its own (owner CAS), then
  *   given to the log (owner CAS from that token), a new epoch and an open fill
  *   word, and the log's current-segment word moves to it by CAS. A reservation
@@ -111,15 +112,18 @@ export class Logs {
   claim(log: number, units: number, advance: boolean): number {
     const i32 = this.#i32;
     const su = this.#g.segUnits;
+    if (!(units > 0 && units <= su)) throw new RangeError(`SharedMemoryStore: a block of ${units} units cannot fit a segment`);
     for (let tries = 0; tries < MAX_TRIES; tries++) {
       const p = Atomics.load(i32, this.#cur[log]!);
       const e = segEntry(this.#g, p);
       Atomics.add(i32, e + S.inflight, 1);
       if (Atomics.load(i32, e + S.owner) !== log || Atomics.load(i32, this.#cur[log]!) !== p) {
         this.done(p);
-        // A current-segment word left on a segment its log lost (a hand-over
-        // by a thread paused past STUCK_SECONDS): move the log on.
-        if (Atomics.load(i32, this.#cur[log]!) === p && advance) this.#advance(log, p);
+        if (Atomics.load(i32, this.#cur[log]!) !== p) continue;
+        // The log's current segment is no longer the log's (reclaimed in the
+        // instant it was handed over): move the log on, or report no room.
+        if (!advance) return -1;
+        this.#advance(log, p);
         continue;
       }
       const epoch = Atomics.load(i32, e + S.epoch);
@@ -158,11 +162,13 @@ export class Logs {
     if (Atomics.load(i32, this.#cur[log]!) !== p) return;
     const q = this.#obtain();
     const e = segEntry(this.#g, q);
+    // The age first: a scan that sees the new owner must see a segment newer
+    // than the log's current one, which is never a victim.
+    Atomics.store(i32, e + S.age, Atomics.add(i32, H.ages, 1) + 1);
     // Ours until here; a thread paused past STUCK_SECONDS finds its token gone and stops.
     if (Atomics.compareExchange(i32, e + S.owner, this.#token, log) !== this.#token) return;
     Atomics.add(i32, e + S.epoch, 1);
     Atomics.store(i32, e + S.sealed, -1);
-    Atomics.store(i32, e + S.age, Atomics.add(i32, H.ages, 1) + 1);
     Atomics.store(i32, e + S.fill, 0);
     Atomics.store(i32, e + S.stamp, 0);
     if (Atomics.compareExchange(i32, this.#cur[log]!, p, q) !== p) {
@@ -190,8 +196,9 @@ export class Logs {
       const victim = [-1, -1];
       const oldest = [Infinity, Infinity];
       const count = [0, 0];
-      const cur0 = Atomics.load(i32, this.#cur[0]!);
-      const cur1 = Atomics.load(i32, this.#cur[1]!);
+      // Only segments older than their log's current one are victims (a newer
+      // one is being handed over right now).
+      const curAge = [this.#ageOf(Atomics.load(i32, this.#cur[0]!)), this.#ageOf(Atomics.load(i32, this.#cur[1]!))];
       for (let p = 0; p < n; p++) {
         const e = segEntry(this.#g, p);
         const owner = Atomics.load(i32, e + S.owner);
@@ -207,10 +214,10 @@ export class Logs {
           continue;
         }
         count[owner]!++;
-        if (p === cur0 || p === cur1 || failed.includes(p)) continue;
+        const age = Atomics.load(i32, e + S.age);
+        if (age >= curAge[owner]! || failed.includes(p)) continue;
         const stamp = Atomics.load(i32, e + S.stamp);
         if (stamp !== 0 && now - stamp < STUCK_SECONDS) continue; // another thread is reclaiming it
-        const age = Atomics.load(i32, e + S.age);
         if (age < oldest[owner]!) {
           oldest[owner] = age;
           victim[owner] = p;
@@ -223,6 +230,10 @@ export class Logs {
       failed.push(pick);
     }
     throw new HotsessionError(codes.STORE, 'SharedMemoryStore: no segment could be reclaimed (every one has a writer in flight)');
+  }
+
+  #ageOf(p: number): number {
+    return Atomics.load(this.#i32, segEntry(this.#g, p) + S.age);
   }
 
   /** True once segment entry `e`'s writer count has been stuck for STUCK_SECONDS (the first call starts the clock). */
@@ -244,6 +255,10 @@ export class Logs {
     const e = segEntry(this.#g, p);
     const owner = Atomics.load(i32, e + S.owner);
     if (owner !== 0 && owner !== 1) return false;
+    // Picked by a scan a moment ago: it may have been reclaimed and handed
+    // back to its log since, as the current segment.
+    const cur = Atomics.load(i32, this.#cur[owner]!);
+    if (cur === p || Atomics.load(i32, e + S.age) >= this.#ageOf(cur)) return false;
     const stamp = Atomics.load(i32, e + S.stamp);
     if (stamp !== 0 && now - stamp < STUCK_SECONDS) return false;
     if (Atomics.compareExchange(i32, e + S.stamp, stamp, now) !== stamp) return false;
@@ -256,6 +271,12 @@ export class Logs {
         break;
       }
     }
+    // Writers that claimed before the close publish their slot before they
+    // count out: only once none is left does the walk see every block.
+    if (!this.#drained(e, now)) {
+      Atomics.store(i32, e + S.stamp, 0);
+      return false;
+    }
     const sealed = Atomics.load(i32, e + S.sealed);
     this.#c[C_RECLAIMS]!++;
     this.#depth++;
@@ -264,14 +285,19 @@ export class Logs {
     } finally {
       this.#depth--;
     }
-    if (Atomics.load(i32, e + S.inflight) > 0 && !this.#stuckOut(e, now)) {
-      // A writer still copying into p (or one that died there): try again later.
-      Atomics.store(i32, e + S.stamp, 0);
-      return false;
-    }
     if (Atomics.compareExchange(i32, e + S.owner, owner, this.#reserve()) !== owner) return false;
     Atomics.store(i32, e + S.stamp, now);
     return true;
+  }
+
+  /**
+   * Waits (briefly) for segment entry `e`'s writers to count out. False while
+   * one is still in: one that just claimed finishes within microseconds; one
+   * stuck for STUCK_SECONDS died there and is forgotten.
+   */
+  #drained(e: number, now: number): boolean {
+    for (let spin = 0; spin < 1000; spin++) if (Atomics.load(this.#i32, e + S.inflight) <= 0) return true;
+    return this.#stuckOut(e, now);
   }
 
   /** Visits the blocks of segment `p` (of `log`) up to unit `end`. */

@@ -344,6 +344,10 @@ export class Table {
       }
       // The same block with a new expiry, in the main log (a touched session came back).
       const units = i32[at >>> 2]! & 0xffffff;
+      if (units === 0 || units > this.geometry.segUnits || !logs.valid(ptr)) {
+        this.#stale(i, hi, lo);
+        continue;
+      }
       const nat = logs.claim(LOG_MAIN, units, true);
       const nseg = logs.seg;
       const nptr = logs.ptr;
@@ -378,7 +382,9 @@ export class Table {
     const bucket = this.#v.i32[(at >>> 2) + 1]!;
     if (!(bucket >= 0 && bucket < this.geometry.bucketCount)) return;
     const base = bucket * SLOTS_PER_BUCKET;
-    for (let round = 0; round < 16; round++) {
+    // Each lost CAS means another thread changed the slot (a read's frequency
+    // bump saturates at 3; a write moves it away): this ends.
+    for (let round = 0; round < MAX_TRIES; round++) {
       const i = b.byPtr(base, ptr);
       if (i < 0) return;
       const hi = b.hi;
