@@ -2,20 +2,27 @@ import { FREQ_MAX } from './slots';
 
 /*
  * The eviction policy of the shared table: S3-FIFO (Yang et al., SOSP 2023)
- * over two circular logs, so that sessions that came back outlive one-shot
+ * over two logs of segments, so that sessions that came back outlive one-shot
  * ones without any list to maintain under a lock.
  *
- * - A new session (set) is written to the small log (a tenth of the space).
+ * - A new session (set of an id the table does not hold) is written to the
+ *   small log.
  * - A read raises the session's 2-bit frequency (in its slot word, saturating).
- * - A session written because it came back (patch, touch, forward) goes to
- *   the main log: only a request that loaded it can send a patch.
+ * - A session written because it came back (patch, touch, forward, or a set
+ *   of an id it holds) goes to the main log: only a request that loaded it
+ *   writes it again.
+ * - Both logs share one pool of segments: while there is a free segment,
+ *   either takes it; then the small log gives back its oldest segment as
+ *   long as it holds a tenth of the pool, and the main log its oldest
+ *   otherwise (log.ts).
  * - When the small log's oldest segment is reclaimed, a session read since it
  *   was written moves to the main log; the rest (one-shot sessions) are evicted.
  * - When the main log's oldest segment is reclaimed, a session with freq > 0
  *   is rewritten at the main log's head with freq - 1; the rest are evicted.
  *
  * A flood of cookieless one-shot sessions therefore only ever cycles the small
- * log: the main log, where returning sessions live, does not move for it.
+ * log once the table is full: the main log, where returning sessions live,
+ * gives nothing back to it.
  * Expired sessions are dropped wherever they are met.
  */
 

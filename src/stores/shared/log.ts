@@ -146,6 +146,23 @@ export class Logs {
     throw new HotsessionError(codes.STORE, 'SharedMemoryStore: no segment could be claimed');
   }
 
+  /**
+   * Counts this thread in as a writer of the block at `ptr` for an in-place
+   * change (touch's new expiry): true when the block is intact and its
+   * segment not yet closed for reclaim, and then done(segOf(ptr)) must follow.
+   * Count in, then check; a reclaim closes, then waits for the count: one of
+   * the two always sees the other (all Atomics are sequentially consistent).
+   */
+  enter(ptr: number): boolean {
+    const p = segOf(ptr);
+    if (p >= this.#g.segments) return false;
+    const e = segEntry(this.#g, p);
+    Atomics.add(this.#i32, e + S.inflight, 1);
+    if (Atomics.load(this.#i32, e + S.fill) !== CLOSED && this.valid(ptr)) return true;
+    this.done(p);
+    return false;
+  }
+
   /** Counts a writer out of segment `p`. */
   done(p: number): void {
     const e = segEntry(this.#g, p) + S.inflight;
