@@ -42,6 +42,11 @@ export type Visit = (log: number, ptr: number, at: number, units: number, now: n
 
 /** A stamp, a reservation or a writer count this old belongs to a thread that died. */
 const STUCK_SECONDS = 30;
+/** Free segments kept back for reclaims' survivors (see claim's ADVANCE_FREE). */
+const FREE_RESERVE = 2;
+export const NO_ADVANCE = 0;
+export const ADVANCE_FREE = 1;
+export const ADVANCE = 2;
 const MAX_TRIES = 100_000;
 const SEG_SHIFT = 2 ** 34;
 const EPOCH_SHIFT = 2 ** 22;
@@ -66,8 +71,6 @@ export class Logs {
   readonly #cur: readonly [number, number];
   readonly #visit: Visit;
   readonly #c: Float64Array;
-  /** Reclaims running on this thread's stack (a reclaim may need room in the main log). */
-  #depth = 0;
   /** The owner value of this thread's latest reservation. */
   #token = RESERVED;
   /** Segment and position of the last successful claim. */
@@ -107,9 +110,13 @@ export class Logs {
   /**
    * Claims `units` units in `log`'s current segment and returns their byte
    * offset (seg/ptr say where). The caller writes the block, publishes it,
-   * then calls done(seg). -1 when the segment is full and `advance` is false.
+   * then calls done(seg). When the segment is full, ADVANCE moves the log to a
+   * new segment (reclaiming one if need be); ADVANCE_FREE only onto a free
+   * one (a reclaim's survivors: a reclaim never starts another, whose own
+   * survivors would find the main log just as full); NO_ADVANCE gives up.
+   * -1 when there is no room that way.
    */
-  claim(log: number, units: number, advance: boolean): number {
+  claim(log: number, units: number, advance: number): number {
     const i32 = this.#i32;
     const su = this.#g.segUnits;
     if (!(units > 0 && units <= su)) throw new RangeError(`SharedMemoryStore: a block of ${units} units cannot fit a segment`);
@@ -122,8 +129,7 @@ export class Logs {
         if (Atomics.load(i32, this.#cur[log]!) !== p) continue;
         // The log's current segment is no longer the log's (reclaimed in the
         // instant it was handed over): move the log on, or report no room.
-        if (!advance) return -1;
-        this.#advance(log, p);
+        if (advance === NO_ADVANCE || !this.#advance(log, p, advance === ADVANCE)) return -1;
         continue;
       }
       const epoch = Atomics.load(i32, e + S.epoch);
@@ -140,8 +146,7 @@ export class Logs {
         continue;
       }
       this.done(p);
-      if (!advance) return -1;
-      this.#advance(log, p);
+      if (advance === NO_ADVANCE || !this.#advance(log, p, advance === ADVANCE)) return -1;
     }
     throw new HotsessionError(codes.STORE, 'SharedMemoryStore: no segment could be claimed');
   }
@@ -174,24 +179,27 @@ export class Logs {
   }
 
   /** `log`'s current segment `p` is full: give the log a new one. */
-  #advance(log: number, p: number): void {
+  #advance(log: number, p: number, reclaim: boolean): boolean {
     const i32 = this.#i32;
-    if (Atomics.load(i32, this.#cur[log]!) !== p) return;
-    const q = this.#obtain();
+    if (Atomics.load(i32, this.#cur[log]!) !== p) return true;
+    const q = this.#obtain(reclaim);
+    if (q < 0) return false;
     const e = segEntry(this.#g, q);
     // The age first: a scan that sees the new owner must see a segment newer
     // than the log's current one, which is never a victim.
     Atomics.store(i32, e + S.age, Atomics.add(i32, H.ages, 1) + 1);
     // Ours until here; a thread paused past STUCK_SECONDS finds its token gone and stops.
-    if (Atomics.compareExchange(i32, e + S.owner, this.#token, log) !== this.#token) return;
+    if (Atomics.compareExchange(i32, e + S.owner, this.#token, log) !== this.#token) return true;
     Atomics.add(i32, e + S.epoch, 1);
     Atomics.store(i32, e + S.sealed, -1);
     Atomics.store(i32, e + S.fill, 0);
     Atomics.store(i32, e + S.stamp, 0);
-    if (Atomics.compareExchange(i32, this.#cur[log]!, p, q) !== p) {
-      // Another thread moved the log on first: q goes back, empty.
-      if (Atomics.compareExchange(i32, e + S.fill, 0, CLOSED) === 0) Atomics.compareExchange(i32, e + S.owner, log, FREE);
-    }
+    // Losing this race (another thread moved the log on first) leaves q an
+    // empty segment of the log, reclaimed like any other. Handing it back to
+    // the pool here would be an ABA: by then another thread may have
+    // reclaimed it and made it this log's current segment again.
+    Atomics.compareExchange(i32, this.#cur[log]!, p, q);
+    return true;
   }
 
   /** A fresh reservation token (owner values >= RESERVED are reservations). */
@@ -202,51 +210,98 @@ export class Logs {
 
   /**
    * A segment reserved for this thread (owner = this.#token, nothing
-   * published in it): a free one, else the policy's victim, reclaimed.
+   * published in it): a free one while more than FREE_RESERVE are left, else
+   * the policy's victim, reclaimed; with `reclaim` false, a free one or -1.
+   * The reserve is for reclaims' survivors; a reclaim that finds it low
+   * reclaims one more victim into the pool.
    */
-  #obtain(): number {
-    const i32 = this.#i32;
-    const n = this.#g.segments;
+  #obtain(reclaim: boolean): number {
     const failed: number[] = [];
     for (let tries = 0; tries < 64; tries++) {
       const now = this.#now();
-      const victim = [-1, -1];
-      const oldest = [Infinity, Infinity];
-      const count = [0, 0];
-      // Only segments older than their log's current one are victims (a newer
-      // one is being handed over right now).
-      const curAge = [this.#ageOf(Atomics.load(i32, this.#cur[0]!)), this.#ageOf(Atomics.load(i32, this.#cur[1]!))];
-      for (let p = 0; p < n; p++) {
-        const e = segEntry(this.#g, p);
-        const owner = Atomics.load(i32, e + S.owner);
-        if (owner === FREE || owner >= RESERVED) {
-          // A free segment, or a reservation whose thread died.
-          if (owner >= RESERVED && now - Atomics.load(i32, e + S.stamp) < STUCK_SECONDS) continue;
-          if (Atomics.load(i32, e + S.inflight) > 0 && !this.#stuckOut(e, now)) continue;
-          if (Atomics.compareExchange(i32, e + S.owner, owner, this.#reserve()) === owner) {
-            Atomics.store(i32, e + S.fill, CLOSED);
-            Atomics.store(i32, e + S.stamp, now);
-            return p;
-          }
-          continue;
-        }
-        count[owner]!++;
-        const age = Atomics.load(i32, e + S.age);
-        if (age >= curAge[owner]! || failed.includes(p)) continue;
-        const stamp = Atomics.load(i32, e + S.stamp);
-        if (stamp !== 0 && now - stamp < STUCK_SECONDS) continue; // another thread is reclaiming it
-        if (age < oldest[owner]!) {
-          oldest[owner] = age;
-          victim[owner] = p;
-        }
+      const scan = this.#scan(now, failed);
+      if (scan.free > (reclaim ? FREE_RESERVE : 0)) {
+        const p = this.#takeFree(now);
+        if (p >= 0) return p;
+        continue;
       }
-      // S3-FIFO: the small log gives back while it holds a tenth of the pool.
-      const pick = count[0]! * 10 >= n && victim[0]! >= 0 ? victim[0]! : victim[1]! >= 0 ? victim[1]! : victim[0]!;
-      if (pick < 0) break;
-      if (this.#reclaim(pick, now)) return pick;
-      failed.push(pick);
+      if (!reclaim) return -1;
+      if (scan.pick < 0) break;
+      if (!this.#reclaim(scan.pick, now)) {
+        failed.push(scan.pick);
+        continue;
+      }
+      const mine = scan.pick;
+      const token = this.#token;
+      if (scan.free < FREE_RESERVE) {
+        // Top the reserve up: the next victim goes back to the pool.
+        const more = this.#scan(now, [...failed, mine]);
+        if (more.pick >= 0 && this.#reclaim(more.pick, now)) {
+          const e = segEntry(this.#g, more.pick);
+          Atomics.store(this.#i32, e + S.stamp, 0);
+          Atomics.compareExchange(this.#i32, e + S.owner, this.#token, FREE);
+        }
+        this.#token = token;
+      }
+      return mine;
     }
     throw new HotsessionError(codes.STORE, 'SharedMemoryStore: no segment could be reclaimed (every one has a writer in flight)');
+  }
+
+  /** Reserves a free segment (or a reservation whose thread died); -1 if another thread took the last one. */
+  #takeFree(now: number): number {
+    const i32 = this.#i32;
+    for (let p = 0; p < this.#g.segments; p++) {
+      const e = segEntry(this.#g, p);
+      const owner = Atomics.load(i32, e + S.owner);
+      if (owner !== FREE && owner < RESERVED) continue;
+      const stamp = Atomics.load(i32, e + S.stamp);
+      if (owner >= RESERVED && now - stamp < STUCK_SECONDS) continue;
+      if (Atomics.load(i32, e + S.inflight) > 0 && !this.#stuckOut(e, now)) continue;
+      // The stamp before the owner: a reservation is never seen with an old stamp.
+      if (Atomics.compareExchange(i32, e + S.stamp, stamp, now) !== stamp) continue;
+      if (Atomics.compareExchange(i32, e + S.owner, owner, this.#reserve()) === owner) {
+        Atomics.store(i32, e + S.fill, CLOSED);
+        return p;
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * One pass over the segment table: how many are free, and the policy's
+   * victim (S3-FIFO: the small log gives back while it holds a tenth of the
+   * pool, the main log otherwise; within a log the oldest segment), or -1.
+   */
+  #scan(now: number, failed: readonly number[]): { free: number; pick: number } {
+    const i32 = this.#i32;
+    const n = this.#g.segments;
+    const victim = [-1, -1];
+    const oldest = [Infinity, Infinity];
+    const count = [0, 0];
+    let free = 0;
+    // Only segments older than their log's current one are victims (a newer
+    // one is being handed over right now).
+    const curAge = [this.#ageOf(Atomics.load(i32, this.#cur[0]!)), this.#ageOf(Atomics.load(i32, this.#cur[1]!))];
+    for (let p = 0; p < n; p++) {
+      const e = segEntry(this.#g, p);
+      const owner = Atomics.load(i32, e + S.owner);
+      if (owner === FREE || owner >= RESERVED) {
+        if (owner === FREE || now - Atomics.load(i32, e + S.stamp) >= STUCK_SECONDS) free++;
+        continue;
+      }
+      count[owner]!++;
+      const age = Atomics.load(i32, e + S.age);
+      if (age >= curAge[owner]! || failed.includes(p)) continue;
+      const stamp = Atomics.load(i32, e + S.stamp);
+      if (stamp !== 0 && now - stamp < STUCK_SECONDS) continue; // another thread is reclaiming it
+      if (age < oldest[owner]!) {
+        oldest[owner] = age;
+        victim[owner] = p;
+      }
+    }
+    const pick = count[0]! * 10 >= n && victim[0]! >= 0 ? victim[0]! : victim[1]! >= 0 ? victim[1]! : victim[0]!;
+    return { free, pick };
   }
 
   #ageOf(p: number): number {
@@ -296,12 +351,7 @@ export class Logs {
     }
     const sealed = Atomics.load(i32, e + S.sealed);
     this.#c[C_RECLAIMS]!++;
-    this.#depth++;
-    try {
-      this.#walk(p, owner, sealed < 0 ? this.#g.segUnits : sealed, Date.now());
-    } finally {
-      this.#depth--;
-    }
+    this.#walk(p, owner, sealed < 0 ? this.#g.segUnits : sealed, Date.now());
     if (Atomics.compareExchange(i32, e + S.owner, owner, this.#reserve()) !== owner) return false;
     Atomics.store(i32, e + S.stamp, now);
     return true;
@@ -335,11 +385,6 @@ export class Logs {
         u++; // a hole: a writer stopped between its claim and its length word
       }
     }
-  }
-
-  /** May a reclaim running now start another one (to make room in the main log)? */
-  get canNest(): boolean {
-    return this.#depth < 2;
   }
 
   /** Bytes of segment space holding blocks. */

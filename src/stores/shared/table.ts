@@ -5,7 +5,7 @@ import type { PatchOutcome } from '../types';
 import { Buckets, type Views } from './buckets';
 import { KEEP_EVICT, KEEP_EXPIRE, KEEP_PROMOTE, bumped, keptFreq, onReclaim, victimRank } from './eviction';
 import { BLOCK_HEADER, H, HF, LOG_MAIN, LOG_SMALL, SLOTS_PER_BUCKET, UNIT, recordOffset, slotCount, type Geometry } from './layout';
-import { Logs, segOf } from './log';
+import { ADVANCE, ADVANCE_FREE, Logs, segOf } from './log';
 import { C_CONFLICTS, C_EVICTED, C_EXPIRED, C_HITS, C_MISSES, C_PROMOTED, C_WRITES, Counters, type SharedCounters } from './stats';
 import { FREQ_MAX, Slots, freqOf, makeHi, ptrOf, tagOf, withFreq } from './slots';
 
@@ -90,7 +90,7 @@ export class Table {
     const b = this.#b;
     const { i32, f64, u8 } = this.#v;
     const klen = b.klen;
-    const at = this.#logs.claim(log, Math.ceil((recordOffset(klen) + rec.length) / UNIT), true);
+    const at = this.#logs.claim(log, Math.ceil((recordOffset(klen) + rec.length) / UNIT), ADVANCE);
     const w = at >>> 2;
     i32[w + 1] = b.base / SLOTS_PER_BUCKET;
     i32[w + 2] = b.h;
@@ -366,7 +366,7 @@ export class Table {
         this.#stale(i, hi, lo);
         continue;
       }
-      const nat = logs.claim(LOG_MAIN, units, true);
+      const nat = logs.claim(LOG_MAIN, units, ADVANCE);
       const nseg = logs.seg;
       const nptr = logs.ptr;
       u8.copyWithin(nat + 4, at + 4, at + units * UNIT);
@@ -410,8 +410,9 @@ export class Table {
       const freq = freqOf(hi);
       const duplicate = b.twinBelow(base, i, at);
       const action = duplicate ? KEEP_EVICT : onReclaim(log, freq, this.#v.f64[(at >>> 3) + 2]! <= now);
-      // Room in the main log may take another reclaim, but not a third one deep.
-      const nat = action === KEEP_EVICT || action === KEEP_EXPIRE ? -1 : logs.claim(LOG_MAIN, units, logs.canNest);
+      // Room in the main log, from the free reserve when its segment is full
+      // (never by another reclaim); with none left at all, the block goes.
+      const nat = action === KEEP_EVICT || action === KEEP_EXPIRE ? -1 : logs.claim(LOG_MAIN, units, ADVANCE_FREE);
       if (nat < 0) {
         if (!s.cas(i, hi, lo, 0, 0)) continue;
         this.#c[action === KEEP_EXPIRE ? C_EXPIRED : C_EVICTED]!++;
