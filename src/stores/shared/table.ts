@@ -3,10 +3,12 @@ import { FRAME_MAGIC, KIND_FORWARD, KIND_PATCH, RECORD_HEADER, RECORD_VERSION } 
 import { HotsessionError, codes } from '../../errors';
 import type { PatchOutcome } from '../types';
 import { Buckets, type Views } from './buckets';
-import { KEEP_EVICT, KEEP_EXPIRE, KEEP_PROMOTE, bumped, keptFreq, onReclaim, victimRank } from './eviction';
+import { bumped, victimRank } from './eviction';
 import { BLOCK_HEADER, H, HF, LOG_MAIN, LOG_SMALL, SLOTS_PER_BUCKET, UNIT, recordOffset, slotCount, type Geometry } from './layout';
-import { ADVANCE, ADVANCE_FREE, Logs, segOf } from './log';
-import { C_CONFLICTS, C_EVICTED, C_EXPIRED, C_HITS, C_MISSES, C_PROMOTED, C_WRITES, Counters, type SharedCounters } from './stats';
+import { ADVANCE, Logs, segOf } from './log';
+import { Reclaimer } from './reclaim';
+import { clear, occupied, sweep } from './scans';
+import { C_CONFLICTS, C_EVICTED, C_EXPIRED, C_HITS, C_MISSES, C_WRITES, Counters, type SharedCounters } from './stats';
 import { FREQ_MAX, Slots, freqOf, makeHi, ptrOf, tagOf, withFreq } from './slots';
 
 /*
@@ -70,8 +72,10 @@ export class Table {
     this.#c = this.#counters.c;
     this.#maxRecord = g.maxRecordSize;
     this.#slots = new Slots(sab, g.indexAt, slotCount(g));
-    this.#logs = new Logs(i32, g, f64[HF.created]!, this.#c, (log, ptr, at, units, now) => this.#reclaim(log, ptr, at, units, now));
+    const reclaimer = new Reclaimer(this.#v, this.#slots, this.#c, g);
+    this.#logs = new Logs(i32, g, f64[HF.created]!, this.#c, reclaimer.visit);
     this.#b = new Buckets(this.#v, this.#slots, this.#logs, g.bucketCount, i32[H.seed]!);
+    reclaimer.attach(this.#logs, this.#b);
   }
 
   #checkRecord(rec: unknown, what: string): asserts rec is Uint8Array {
@@ -388,85 +392,23 @@ export class Table {
     if (this.#b.key(id)) this.#b.removeAll();
   }
 
-  /**
-   * A reclaim walk met the block at `at` (position `ptr` of `log`, `units`
-   * long): if a slot still points at it, the policy decides whether it goes
-   * or is copied into the main log.
-   */
-  #reclaim(log: number, ptr: number, at: number, units: number, now: number): void {
-    const b = this.#b;
-    const s = this.#slots;
-    const logs = this.#logs;
-    const bucket = this.#v.i32[(at >>> 2) + 1]!;
-    if (!(bucket >= 0 && bucket < this.geometry.bucketCount)) return;
-    const base = bucket * SLOTS_PER_BUCKET;
-    // Each lost CAS means another thread changed the slot (a read's frequency
-    // bump saturates at 3; a write moves it away): this ends.
-    for (let round = 0; round < MAX_TRIES; round++) {
-      const i = b.byPtr(base, ptr);
-      if (i < 0) return;
-      const hi = b.hi;
-      const lo = b.lo;
-      const freq = freqOf(hi);
-      const duplicate = b.twinBelow(base, i, at);
-      const action = duplicate ? KEEP_EVICT : onReclaim(log, freq, this.#v.f64[(at >>> 3) + 2]! <= now);
-      // Room in the main log, from the free reserve when its segment is full
-      // (never by another reclaim); with none left at all, the block goes.
-      const nat = action === KEEP_EVICT || action === KEEP_EXPIRE ? -1 : logs.claim(LOG_MAIN, units, ADVANCE_FREE);
-      if (nat < 0) {
-        if (!s.cas(i, hi, lo, 0, 0)) continue;
-        this.#c[action === KEEP_EXPIRE ? C_EXPIRED : C_EVICTED]!++;
-        if (!duplicate) b.dropTwins(base, at);
-        return;
-      }
-      const nseg = logs.seg;
-      const nptr = logs.ptr;
-      this.#v.u8.copyWithin(nat + 4, at + 4, at + units * UNIT);
-      const ok = s.cas(i, hi, lo, makeHi(tagOf(hi), keptFreq(action, freq), LOG_MAIN, nptr), nptr | 0);
-      logs.done(nseg);
-      if (ok) {
-        if (action === KEEP_PROMOTE) this.#c[C_PROMOTED]!++;
-        return;
-      }
-      // A read raised its frequency or a write replaced it meanwhile: look again.
-    }
-  }
-
-  /** Frees every expired session now (their log space is reused when the log comes round). */
+  /** Frees every expired session now (their segment space is reused when the pool comes round). */
   sweep(): number {
-    const s = this.#slots;
-    const f64 = this.#v.f64;
-    const logs = this.#logs;
-    const now = Date.now();
-    let freed = 0;
-    for (let i = 0, n = slotCount(this.geometry); i < n; i++) {
-      if (!s.read(i)) continue;
-      const hi = s.hi;
-      const lo = s.lo;
-      const ptr = ptrOf(hi, lo);
-      const stale = !logs.valid(ptr);
-      if ((stale || f64[(logs.at(ptr) >>> 3) + 2]! <= now) && s.cas(i, hi, lo, 0, 0) && !stale) freed++;
-    }
+    const freed = sweep(this.#slots, this.#logs, this.#v.f64, slotCount(this.geometry));
     this.#c[C_EXPIRED]! += freed;
     return freed;
   }
 
   /** Drops every session. */
   clear(): void {
-    const s = this.#slots;
-    for (let i = 0, n = slotCount(this.geometry); i < n; i++) {
-      for (let tries = 0; tries < 64 && s.read(i); tries++) if (s.cas(i, s.hi, s.lo, 0, 0)) break;
-    }
+    clear(this.#slots, slotCount(this.geometry));
   }
 
   stats(): TableStats {
-    const s = this.#slots;
     const g = this.geometry;
     const capacity = slotCount(g);
-    let entries = 0;
-    for (let i = 0; i < capacity; i++) if (s.read(i)) entries++;
     return {
-      entries,
+      entries: occupied(this.#slots, capacity),
       capacity,
       bytes: g.segmentsAt + this.#logs.usedBytes(),
       maxBytes: g.maxBytes,
