@@ -10,22 +10,35 @@ import type { PatchOutcome, SessionStore } from './types';
  *
  * Where the table lives: a SharedArrayBuffer driven by JS with Atomics, the
  * same code with or without the native addon. Measured here (Node 20.20,
- * 2-core EPYC, shared and noisy; `node bench/shared-memory.mjs --micro`):
+ * 2-core EPYC shared with other work, load 2 to 9 during the runs):
  *
- *   MEASUREMENTS
+ *   in process, `node bench/shared-memory.mjs --micro`, 10,000 sessions of
+ *   208 B, best round of 10,000 operations, ns per operation:
+ *                                        get 1 thread  get 2 threads  1-key patch 1 / 2 threads
+ *     MemoryStore (one per thread)          134-143       166-192        2,266-2,916 / 2,804-5,409
+ *     SharedMemoryStore (one table)         348-354       319-401        3,446-3,511 / 2,918-3,829
+ *   (MemoryStore's patch is get + codec.apply + set: it has none on this branch yet)
  *
- * Why not memory owned by the addon, found by name from any thread:
- * - crossing into C++ and handing a record back costs more than the whole JS
- *   lookup: a Buffer created in C++ cost 2.2-5 µs, a copy into a JS-provided
- *   buffer 0.6-1 µs per get in a node-addon-api prototype, against a few
- *   hundred ns for the JS path;
- * - the one thing native gives for free, a critical section that
- *   worker.terminate() cannot interrupt, the JS fallback must do without
- *   anyway (it has to behave the same), so the table is built to need no
- *   critical section at all: every change is one CAS (shared/slots.ts,
- *   shared/log.ts), and one implementation is right for both codecs;
- * - discovery by name from any thread is the other native advantage, and the
- *   fallback cannot match it (shared/registry.ts): both follow one rule.
+ *   a node-addon-api prototype of the other candidate (a native table behind
+ *   striped mutexes, found by name from any thread), ns per call from 1 / 2
+ *   threads: empty call 33 / 45-156, get returning a Buffer made in C++
+ *   1,824-5,028 / 2,200-4,089, get copying into a JS buffer then a JS copy
+ *   522-967 / 711-1,163, get + compare-and-set 628-977 / 1,000-1,866.
+ *
+ *   over HTTP, `node bench/shared-memory.mjs --quick` (uWS, wrk, 100
+ *   connections), server CPU per request against uWS + MemoryStore, three
+ *   runs: read 0.98-1.15x, write 0.97-1.20x (target <= 1.2x).
+ *
+ * So the JS table costs a few hundred ns per get more than MemoryStore (it
+ * copies the record out of shared memory; MemoryStore hands out its own
+ * reference) and is cheaper than the cheapest native crossing that returns a
+ * record. Native would have given two things for free, and neither survives:
+ * - a critical section worker.terminate() cannot interrupt: the JS fallback
+ *   must behave the same, so the table needs no critical section at all
+ *   (every change is one CAS: shared/slots.ts, shared/log.ts, shared/pool.ts),
+ *   and one implementation is right for both codecs;
+ * - finding a table by name from any thread: the fallback cannot
+ *   (shared/registry.ts), so both follow one rule.
  *
  * The rule: construct the first instance of a name in the main thread before
  * starting the workers that use it; workers then construct it with the same
