@@ -23,7 +23,7 @@ import type { PatchOutcome, SessionStore } from './types';
  *   striped mutexes, found by name from any thread), ns per call from 1 / 2
  *   threads: empty call 33 / 45-156, get returning a Buffer made in C++
  *   1,824-5,028 / 2,200-4,089, get copying into a JS buffer then a JS copy
- *   522-967 / 711-1,163, get + compare-and-set 628-977 / 1,000-1,866.
+ *   522-967 / 586-1,163, get + compare-and-set 628-977 / 999-1,866.
  *
  *   over HTTP, `node bench/shared-memory.mjs --quick` (uWS, wrk, 100
  *   connections), server CPU per request against uWS + MemoryStore, three
