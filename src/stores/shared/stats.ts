@@ -21,13 +21,21 @@ export const C_RECLAIMS = 7;
 
 /** Operation counts summed over every thread's stripe. */
 export interface SharedCounters {
+  /** Gets that returned a record. */
   hits: number;
+  /** Gets that found nothing (absent, expired, evicted). */
   misses: number;
+  /** Records written: sets, patches and forwards that landed. */
   writes: number;
+  /** Sessions the eviction policy dropped to make room. */
   evicted: number;
+  /** Expired sessions removed (met by an operation, a reclaim or a sweep). */
   expired: number;
+  /** Sessions moved from the small log to the main one because they came back. */
   promoted: number;
+  /** Compare-and-swaps lost to another thread and retried. */
   conflicts: number;
+  /** Segments walked to make room. */
   reclaims: number;
 }
 
