@@ -107,17 +107,25 @@ test('4 threads x 100,000 operations on a small table under eviction: every reco
   assert.ok(live > 0);
 });
 
-test('workers terminated mid-load leave the others working and the table consistent', async () => {
+// HOTSESSION_SHM_SOAK=30 repeats it 30 times (races that need a termination
+// at one exact instant show up in tens of rounds, not in one).
+const soak = Number(process.env.HOTSESSION_SHM_SOAK ?? 1);
+
+test(`workers terminated mid-load leave the others working and the table consistent (x${soak})`, { timeout: 60_000 * soak }, async () => {
+  for (let round = 0; round < soak; round++) await terminationRound(round);
+});
+
+async function terminationRound(round) {
   const name = tableName();
   const store = new SharedMemoryStore({ name, maxBytes: 4 * 2 ** 20 });
   const sharedIds = Array.from({ length: 32 }, (_, i) => `shared-${i}`);
   for (const [i, id] of sharedIds.entries()) store.set(id, rec({ seed: i }), 3_600_000);
   const stop = new Int32Array(new SharedArrayBuffer(4));
   const progress = new Int32Array(new SharedArrayBuffer(4 * 16));
-  const survivors = [0, 1, 2].map((t) => run({ name, t, mode: 'patch', sharedIds, seed: 3000 + t, stop, progress }));
+  const survivors = [0, 1, 2].map((t) => run({ name, t, mode: 'patch', sharedIds, seed: 3000 + t + 7 * round, stop, progress }));
   for (let k = 0; k < 6; k++) {
     // A thread doing nothing but table operations: terminate() lands inside one.
-    const victim = run({ name, t: 3 + k, mode: k % 2 ? 'churn' : 'patch', sharedIds, seed: 4000 + k, stop: new Int32Array(new SharedArrayBuffer(4)), progress });
+    const victim = run({ name, t: 3 + k, mode: k % 2 ? 'churn' : 'patch', sharedIds, seed: 4000 + k + 7 * round, stop: new Int32Array(new SharedArrayBuffer(4)), progress });
     victim.result.catch(() => {});
     while (Atomics.load(progress, 3 + k) < 2000) await sleep(5);
     const before = [0, 1, 2].map((t) => Atomics.load(progress, t));
@@ -144,4 +152,5 @@ test('workers terminated mid-load leave the others working and the table consist
     assert.deepEqual(decode(store.get(`after-${i}`)), { i, j: i });
   }
   checkBounds(store);
-});
+  await store.close();
+}
