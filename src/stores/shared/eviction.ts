@@ -14,7 +14,7 @@ import { FREQ_MAX } from './slots';
  * - Both logs share one pool of segments: while there is a free segment,
  *   either takes it; then the small log gives back its oldest segment as
  *   long as it holds a tenth of the pool, and the main log its oldest
- *   otherwise (log.ts).
+ *   otherwise (pool.ts).
  * - When the small log's oldest segment is reclaimed, a session read since it
  *   was written moves to the main log; the rest (one-shot sessions) are evicted.
  * - When the main log's oldest segment is reclaimed, a session with freq > 0

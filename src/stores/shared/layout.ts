@@ -19,7 +19,7 @@ import { optionsError } from '../../errors';
  *   tokens (same line: they move once per segment filled), [48] main log's
  *   current segment
  *
- * segment table entry (8 Int32 words per segment, log.ts says how they move):
+ * segment table entry (8 Int32 words per segment; log.ts and pool.ts say how they move):
  *   owner     -1 free, 0 small log, 1 main log, >= 2 reserved under that token
  *   epoch     +1 each time the segment is handed to a log; slot pointers carry
  *             its low 12 bits, so a pointer into a reused segment fails validation

@@ -8,7 +8,7 @@
  *   hi: bits 29..16 tag (14 bits, never 0)   bits 15..14 freq (0..3)
  *       bit 13 log (0 small, 1 main)         bits 12..0 ptr bits 44..32
  *   lo: ptr bits 31..0
- *   ptr: where the block is (log.ts): segment * 2^34 + (segment epoch & 0xfff)
+ *   ptr: where the block is (position.ts): segment * 2^34 + (segment epoch & 0xfff)
  *   * 2^22 + unit. A value recurs only once its segment has been handed over
  *   4096 more times (4096 fills of the whole table), so a CAS never mistakes
  *   a new block for the one it read (no ABA). 0 is an empty slot.
