@@ -1,0 +1,418 @@
+import { codec } from '../../codec';
+import { FRAME_MAGIC, KIND_FORWARD, KIND_PATCH, RECORD_HEADER, RECORD_VERSION } from '../../codec/layout';
+import { HotsessionError, codes } from '../../errors';
+import type { PatchOutcome } from '../types';
+import { Buckets, type Views } from './buckets';
+import { bumped, victimRank } from './eviction';
+import { BLOCK_HEADER, H, HF, LOG_MAIN, LOG_SMALL, SLOTS_PER_BUCKET, UNIT, recordOffset, slotCount, type Geometry } from './layout';
+import { ADVANCE, Logs, segOf } from './log';
+import { Reclaimer } from './reclaim';
+import { clear, occupied, sweep } from './scans';
+import { C_CONFLICTS, C_EVICTED, C_EXPIRED, C_HITS, C_MISSES, C_WRITES, Counters, type SharedCounters } from './stats';
+import { FREQ_MAX, Slots, freqOf, makeHi, ptrOf, tagOf, withFreq } from './slots';
+
+/*
+ * The store operations over one shared table. A write builds its new block
+ * where nobody looks yet, then publishes it with one CAS of the id's slot; a
+ * read copies the record out, then checks that the block's segment was not
+ * recycled meanwhile (Logs.valid). So a read never returns a torn record, and
+ * a write interrupted anywhere either happened whole or not at all.
+ *
+ * patch is read, codec.apply, CAS: when another thread changed the session in
+ * between, the CAS fails and the patch is applied again to what is there now,
+ * so concurrent patches to one session all land (on distinct keys) and none
+ * brings back a destroyed session.
+ */
+
+/** Retries of one operation before it gives up (contention this high means a bug). */
+const MAX_TRIES = 10_000;
+
+/** What {@link Table.stats} reports. */
+export interface TableStats extends SharedCounters {
+  /** Sessions held (expired ones count until met or swept). */
+  entries: number;
+  /** Most sessions the index can hold. */
+  capacity: number;
+  /** Bytes in use: header, index and the log space holding blocks. */
+  bytes: number;
+  /** Size of the table. */
+  maxBytes: number;
+}
+
+function contention(): HotsessionError {
+  return new HotsessionError(codes.STORE, 'SharedMemoryStore: an operation kept losing races (table damaged?)');
+}
+
+function expiry(now: number, ttlMs: number): number {
+  if (ttlMs === Infinity) return Infinity;
+  return Number.isFinite(ttlMs) ? now + ttlMs : now;
+}
+
+function isForward(rec: Uint8Array): boolean {
+  return rec.length > RECORD_HEADER && rec[0] === FRAME_MAGIC && rec[1] === RECORD_VERSION && rec[2] === KIND_FORWARD;
+}
+
+export class Table {
+  readonly geometry: Geometry;
+  readonly #v: Views;
+  readonly #slots: Slots;
+  readonly #logs: Logs;
+  readonly #b: Buckets;
+  readonly #counters: Counters;
+  /** This thread's counter stripe. */
+  readonly #c: Float64Array;
+  readonly #maxRecord: number;
+
+  constructor(sab: SharedArrayBuffer, g: Geometry) {
+    const i32 = new Int32Array(sab);
+    const f64 = new Float64Array(sab);
+    this.#v = { i32, f64, u8: new Uint8Array(sab) };
+    this.geometry = g;
+    this.#counters = new Counters(sab);
+    this.#c = this.#counters.c;
+    this.#maxRecord = g.maxRecordSize;
+    this.#slots = new Slots(sab, g.indexAt, slotCount(g));
+    const reclaimer = new Reclaimer(this.#v, this.#slots, this.#c, g);
+    this.#logs = new Logs(i32, g, f64[HF.created]!, this.#c, reclaimer.visit);
+    this.#b = new Buckets(this.#v, this.#slots, this.#logs, g.bucketCount, i32[H.seed]!);
+    reclaimer.attach(this.#logs, this.#b);
+  }
+
+  #checkRecord(rec: unknown, what: string): asserts rec is Uint8Array {
+    if (!(rec instanceof Uint8Array)) throw new TypeError(`SharedMemoryStore: ${what} must be a Uint8Array`);
+    if (rec.length > this.#maxRecord) {
+      throw new HotsessionError(codes.RECORD_TOO_LARGE, `SharedMemoryStore: a record of ${rec.length} bytes is larger than maxRecordSize (${this.#maxRecord})`);
+    }
+  }
+
+  #key(id: string): void {
+    if (!this.#b.key(id)) throw new TypeError('SharedMemoryStore: an id must be a string of 1 to 255 UTF-8 bytes');
+  }
+
+  /** A block for the current id, not yet published: header, key, record. Returns its byte offset (Logs.seg/ptr say where). */
+  #write(log: number, rec: Uint8Array, expiresAt: number): number {
+    const b = this.#b;
+    const { i32, f64, u8 } = this.#v;
+    const klen = b.klen;
+    const at = this.#logs.claim(log, Math.ceil((recordOffset(klen) + rec.length) / UNIT), ADVANCE);
+    const w = at >>> 2;
+    i32[w + 1] = b.base / SLOTS_PER_BUCKET;
+    i32[w + 2] = b.h;
+    i32[w + 3] = klen;
+    f64[(at >>> 3) + 2] = expiresAt;
+    i32[w + 6] = rec.length;
+    i32[w + 7] = 0;
+    const k = at + BLOCK_HEADER;
+    u8.set(rec, at + recordOffset(klen));
+    const kb = b.kb;
+    if (kb === null) {
+      const id = b.id;
+      for (let i = 0; i < klen; i++) u8[k + i] = id.charCodeAt(i);
+    } else {
+      u8.set(kb, k);
+    }
+    return at;
+  }
+
+  /** The entry found was in a recycled segment: drop its slot (unless it changed) and look again. */
+  #stale(i: number, hi: number, lo: number): void {
+    this.#slots.cas(i, hi, lo, 0, 0);
+    this.#c[C_CONFLICTS]!++;
+  }
+
+  #expireKey(): void {
+    this.#c[C_EXPIRED]! += this.#b.removeAll();
+  }
+
+  get(id: string): Uint8Array | null {
+    const b = this.#b;
+    const c = this.#c;
+    if (!b.key(id)) return null;
+    const { i32, f64, u8 } = this.#v;
+    const now = Date.now();
+    for (let tries = 0; tries < MAX_TRIES; tries++) {
+      const i = b.find();
+      if (i < 0) break;
+      const hi = b.hi;
+      const lo = b.lo;
+      const at = b.at;
+      const len = i32[(at >>> 2) + 6]!;
+      const expired = f64[(at >>> 3) + 2]! <= now;
+      if (expired || len < 0 || len > this.#maxRecord) {
+        if (!this.#logs.valid(b.ptr)) {
+          this.#stale(i, hi, lo);
+          continue;
+        }
+        this.#expireKey();
+        break;
+      }
+      const r = at + recordOffset(b.klen);
+      const out = Buffer.allocUnsafe(len);
+      out.set(u8.subarray(r, r + len));
+      if (!this.#logs.valid(b.ptr)) {
+        this.#stale(i, hi, lo);
+        continue;
+      }
+      const f = freqOf(hi);
+      if (f < FREQ_MAX) this.#slots.cas(i, hi, lo, withFreq(hi, bumped(f)), lo);
+      c[C_HITS]!++;
+      return out;
+    }
+    c[C_MISSES]!++;
+    return null;
+  }
+
+  set(id: string, record: Uint8Array, ttlMs: number): void {
+    this.#checkRecord(record, 'a record');
+    this.#key(id);
+    const b = this.#b;
+    const s = this.#slots;
+    const logs = this.#logs;
+    const now = Date.now();
+    // A new id starts in the small log; rewriting a live one (a client of the
+    // store that writes whole records) is a session that came back.
+    let i = b.find();
+    let hi = b.hi;
+    let lo = b.lo;
+    const log = i >= 0 ? LOG_MAIN : LOG_SMALL;
+    this.#write(log, record, expiry(now, ttlMs));
+    const seg = logs.seg;
+    const ptr = logs.ptr;
+    try {
+      for (let tries = 0; tries < MAX_TRIES; tries++) {
+        if (tries > 0) {
+          i = b.find();
+          hi = b.hi;
+          lo = b.lo;
+        }
+        if (i >= 0) {
+          if (s.cas(i, hi, lo, makeHi(b.tag, freqOf(hi), log, ptr), ptr | 0)) return this.#wrote();
+          this.#c[C_CONFLICTS]!++;
+          continue;
+        }
+        const nhi = makeHi(b.tag, 0, log, ptr);
+        const nlo = ptr | 0;
+        let j = b.empty();
+        if (j >= 0) {
+          if (!s.claim(j, nhi, nlo)) continue;
+        } else {
+          j = this.#evictFor(now, nhi, nlo);
+          if (j < 0) continue;
+        }
+        // Another set of this absent id may have raced us: the lowest slot wins.
+        if (b.shadowed(j)) b.withdraw(j);
+        return this.#wrote();
+      }
+      throw contention();
+    } finally {
+      logs.done(seg);
+    }
+  }
+
+  #wrote(): void {
+    this.#c[C_WRITES]!++;
+  }
+
+  /** The bucket is full: the new entry (nhi, nlo) replaces the policy's victim. Its slot, or -1 on a lost race. */
+  #evictFor(now: number, nhi: number, nlo: number): number {
+    const b = this.#b;
+    const j = b.victim(now, victimRank);
+    if (j < 0) return -1;
+    const vhi = b.hi;
+    const vlo = b.lo;
+    const vat = this.#logs.at(ptrOf(vhi, vlo));
+    const mine = b.holdsKey(vat);
+    const expired = this.#v.f64[(vat >>> 3) + 2]! <= now;
+    if (!this.#slots.cas(j, vhi, vlo, nhi, nlo)) return -1;
+    if (!mine) {
+      this.#c[expired ? C_EXPIRED : C_EVICTED]!++;
+      // A duplicate of the victim's id left by a thread that died mid-set must not resurface.
+      b.dropTwins(b.base, vat);
+    }
+    return j;
+  }
+
+  patch(id: string, patch: Uint8Array, ttlMs: number): PatchOutcome {
+    if (!(patch instanceof Uint8Array)) throw new TypeError('SharedMemoryStore: a patch must be a Uint8Array');
+    const b = this.#b;
+    if (!b.key(id)) return 'gone';
+    const u8 = this.#v.u8;
+    const logs = this.#logs;
+    const now = Date.now();
+    for (let tries = 0; tries < MAX_TRIES; tries++) {
+      const i = b.find();
+      if (i < 0) return 'gone';
+      const hi = b.hi;
+      const lo = b.lo;
+      const at = b.at;
+      const ptr = b.ptr;
+      const len = this.#v.i32[(at >>> 2) + 6]!;
+      if (this.#v.f64[(at >>> 3) + 2]! <= now || len < 0 || len > this.#maxRecord) {
+        if (!logs.valid(ptr)) {
+          this.#stale(i, hi, lo);
+          continue;
+        }
+        this.#expireKey();
+        return 'gone';
+      }
+      const r = at + recordOffset(b.klen);
+      const rec = u8.subarray(r, r + len);
+      let out: Buffer | null = null;
+      let target: string | null = null;
+      try {
+        if (isForward(rec)) target = codec.scan(rec)?.target ?? null;
+        else out = codec.apply(rec, patch);
+      } catch {
+        // Only bytes from a recycled segment can make the codec throw: checked below.
+      }
+      if (!logs.valid(ptr)) {
+        this.#stale(i, hi, lo);
+        continue;
+      }
+      if (isForward(rec)) return target === null ? 'gone' : { movedTo: target };
+      if (out === null) {
+        if (codec.scan(patch)?.kind !== KIND_PATCH) throw new TypeError('SharedMemoryStore: patch is not a well-formed PATCH');
+        return 'stale';
+      }
+      this.#checkRecord(out, 'a patched record');
+      this.#write(LOG_MAIN, out, expiry(now, ttlMs));
+      const nseg = logs.seg;
+      const ok = this.#slots.cas(i, hi, lo, makeHi(b.tag, freqOf(hi), LOG_MAIN, logs.ptr), logs.ptr | 0);
+      logs.done(nseg);
+      if (!ok) {
+        this.#c[C_CONFLICTS]!++;
+        continue;
+      }
+      // Our write landed on a duplicate that is withdrawing: apply it to the winner.
+      if (b.shadowed(i)) continue;
+      this.#wrote();
+      return 'ok';
+    }
+    throw contention();
+  }
+
+  forward(id: string, marker: Uint8Array, graceMs: number): Uint8Array | null {
+    this.#checkRecord(marker, 'a forward marker');
+    const b = this.#b;
+    if (!b.key(id)) return null;
+    const u8 = this.#v.u8;
+    const logs = this.#logs;
+    const now = Date.now();
+    for (let tries = 0; tries < MAX_TRIES; tries++) {
+      const i = b.find();
+      if (i < 0) return null;
+      const hi = b.hi;
+      const lo = b.lo;
+      const at = b.at;
+      const ptr = b.ptr;
+      const len = this.#v.i32[(at >>> 2) + 6]!;
+      const expired = this.#v.f64[(at >>> 3) + 2]! <= now;
+      const r = at + recordOffset(b.klen);
+      const rec = expired || len < 0 || len > this.#maxRecord ? null : u8.subarray(r, r + len);
+      const old = rec === null || isForward(rec) ? null : Buffer.from(rec);
+      if (!logs.valid(ptr)) {
+        this.#stale(i, hi, lo);
+        continue;
+      }
+      if (rec === null) {
+        this.#expireKey();
+        return null;
+      }
+      // A FORWARD marker is not a live record: nothing to move.
+      if (old === null) return null;
+      // The marker lives in the main log: it must outlast its grace for the requests still in flight.
+      this.#write(LOG_MAIN, marker, expiry(now, graceMs));
+      const nseg = logs.seg;
+      const ok = this.#slots.cas(i, hi, lo, makeHi(b.tag, freqOf(hi), LOG_MAIN, logs.ptr), logs.ptr | 0);
+      logs.done(nseg);
+      if (!ok) {
+        this.#c[C_CONFLICTS]!++;
+        continue;
+      }
+      if (b.shadowed(i)) continue;
+      this.#wrote();
+      return old;
+    }
+    throw contention();
+  }
+
+  touch(id: string, ttlMs: number): void {
+    const b = this.#b;
+    if (!b.key(id)) return;
+    const { i32, f64, u8 } = this.#v;
+    const logs = this.#logs;
+    const now = Date.now();
+    for (let tries = 0; tries < MAX_TRIES; tries++) {
+      const i = b.find();
+      if (i < 0) return;
+      const hi = b.hi;
+      const lo = b.lo;
+      const at = b.at;
+      const ptr = b.ptr;
+      if (f64[(at >>> 3) + 2]! <= now) {
+        if (!logs.valid(ptr)) {
+          this.#stale(i, hi, lo);
+          continue;
+        }
+        this.#expireKey();
+        return;
+      }
+      // The new expiry in place, when no reclaim has started on the block's
+      // segment (bench: 0.9 µs for a copy, 0.1 µs in place).
+      if (logs.enter(ptr)) {
+        f64[(at >>> 3) + 2] = expiry(now, ttlMs);
+        logs.done(segOf(ptr));
+        return;
+      }
+      // Else a copy with the new expiry, in the main log (a touched session came back).
+      const units = i32[at >>> 2]! & 0xffffff;
+      if (units === 0 || units > this.geometry.segUnits || !logs.valid(ptr)) {
+        this.#stale(i, hi, lo);
+        continue;
+      }
+      const nat = logs.claim(LOG_MAIN, units, ADVANCE);
+      const nseg = logs.seg;
+      const nptr = logs.ptr;
+      u8.copyWithin(nat + 4, at + 4, at + units * UNIT);
+      f64[(nat >>> 3) + 2] = expiry(now, ttlMs);
+      const ok = logs.valid(ptr) && this.#slots.cas(i, hi, lo, makeHi(tagOf(hi), freqOf(hi), LOG_MAIN, nptr), nptr | 0);
+      logs.done(nseg);
+      if (!ok) {
+        if (!logs.valid(ptr)) this.#stale(i, hi, lo);
+        else this.#c[C_CONFLICTS]!++;
+        continue;
+      }
+      if (b.shadowed(i)) continue;
+      return;
+    }
+    throw contention();
+  }
+
+  destroy(id: string): void {
+    if (this.#b.key(id)) this.#b.removeAll();
+  }
+
+  /** Frees every expired session now (their segment space is reused when the pool comes round). */
+  sweep(): number {
+    const freed = sweep(this.#slots, this.#logs, this.#v.f64, slotCount(this.geometry));
+    this.#c[C_EXPIRED]! += freed;
+    return freed;
+  }
+
+  /** Drops every session. */
+  clear(): void {
+    clear(this.#slots, slotCount(this.geometry));
+  }
+
+  stats(): TableStats {
+    const g = this.geometry;
+    const capacity = slotCount(g);
+    return {
+      entries: occupied(this.#slots, capacity),
+      capacity,
+      bytes: g.segmentsAt + this.#logs.usedBytes(),
+      maxBytes: g.maxBytes,
+      ...this.#counters.sum(),
+    };
+  }
+}
