@@ -1,4 +1,4 @@
-import { MemoryStore } from 'hotsession';
+import { MemoryStore, SharedMemoryStore } from 'hotsession';
 import { concurrency } from '../helpers/concurrency.mjs';
 import { startUws } from '../helpers/uws-harness.mjs';
 
@@ -30,3 +30,9 @@ const legacy = { makeStore: legacyReading, plant: (store, id, data, ttl) => stor
 
 concurrency('MemoryStore over node:http', { makeStore: () => new MemoryStore(), legacy });
 concurrency('MemoryStore over uWS', { makeStore: () => new MemoryStore(), harness: startUws, legacy });
+
+// One table for every thread of the process; here the main thread alone, through both adapters.
+let shm = 0;
+const shared = () => new SharedMemoryStore({ name: `concurrency-${process.pid}-${shm++}`, maxBytes: 16 * 2 ** 20 });
+concurrency('SharedMemoryStore over node:http', { makeStore: shared });
+concurrency('SharedMemoryStore over uWS', { makeStore: shared, harness: startUws });
