@@ -130,9 +130,11 @@ describe('SharedMemoryStore: expiry', () => {
 
   test('10,000 sessions left to expire: sweep frees them all', async () => {
     const s = store({ maxBytes: 8 * 2 ** 20 });
-    for (let i = 0; i < 10_000; i++) s.set(`id${i}`, rec({ i }), 20 + (i % 30));
+    // TTLs well past the time the loop takes on a loaded machine: a record that
+    // expired mid-loop would be reclaimed by a later set, not left for the sweep.
+    for (let i = 0; i < 10_000; i++) s.set(`id${i}`, rec({ i }), 600 + (i % 30));
     assert.equal(s.stats().entries, 10_000);
-    await sleep(80);
+    await sleep(700);
     assert.equal(s.sweep(), 10_000);
     assert.equal(s.stats().entries, 0);
     assert.equal(s.size, 0);
