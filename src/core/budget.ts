@@ -7,11 +7,14 @@ import type { SessionState } from './state';
  *
  * A store's `timeout` bounds each batch, and a request has two: the read
  * batch of its load, then the write batch of its commit. Each alone fits the
- * timeout, together they took up to twice as long. So the load starts a
- * deadline (only when the store answered asynchronously: the synchronous
- * stores start no clock and arm no timer), and the commit gets what is left
- * of it: nothing left fails at once, before anything is sent; otherwise the
- * write is raced against the rest. The store may still apply a write the
+ * timeout, together they took up to twice as long. So the store time of a
+ * request is counted as a whole: what the load waited for the store is taken
+ * off the budget (only when the store answered asynchronously: the
+ * synchronous stores count nothing and arm no timer), and the commit gets
+ * what is left: nothing left fails at once, before anything is sent;
+ * otherwise the write is raced against the rest. The handler's own time in
+ * between is not store time and is not counted (a handler that calls a slow
+ * API keeps its whole write budget). The store may still apply a write the
  * request gave up on, exactly as after a batch timeout.
  *
  * Explicit `regenerate()` and `destroy()` are not counted: they are the
@@ -25,27 +28,38 @@ function spentError(name: string, budget: number): HotsessionError {
 }
 
 /**
- * Throws HOTSESSION_ERR_STORE_TIMEOUT when `s` has a deadline that passed.
- * Called right before a commit hands a write to the store.
+ * Throws HOTSESSION_ERR_STORE_TIMEOUT when `s` has a budget and none of it
+ * is left. Called right before a commit hands a write to the store.
  */
 export function assertBudgetLeft(name: string, s: SessionState, budget: number | undefined): void {
-  const deadline = s.deadline;
-  if (deadline !== 0 && Date.now() >= deadline) throw spentError(name, budget ?? 0);
+  if (s.budgetLeft <= 0) throw spentError(name, budget ?? 0);
 }
 
-/** `write`, rejected with HOTSESSION_ERR_STORE_TIMEOUT if it is not settled by `deadline`. */
-export function withinBudget(name: string, write: Promise<void>, deadline: number, budget: number | undefined): Promise<void> {
+/**
+ * `write`, rejected with HOTSESSION_ERR_STORE_TIMEOUT if it takes longer
+ * than what is left of `s`'s budget; the time it took is taken off it.
+ */
+export function withinBudget(name: string, s: SessionState, write: Promise<void>, budget: number | undefined): Promise<void> {
+  const start = Date.now();
+  const spend = (): void => {
+    s.budgetLeft = Math.max(0, s.budgetLeft - (Date.now() - start));
+  };
   return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(spentError(name, budget ?? 0)), Math.max(0, deadline - Date.now()));
+    const timer = setTimeout(() => {
+      spend();
+      reject(spentError(name, budget ?? 0));
+    }, s.budgetLeft);
     // The write's own batch timer keeps the process alive while it matters.
     timer.unref();
     write.then(
       () => {
         clearTimeout(timer);
+        spend();
         resolve();
       },
       (err: unknown) => {
         clearTimeout(timer);
+        spend();
         reject(err);
       },
     );

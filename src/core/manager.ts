@@ -142,10 +142,10 @@ export class SessionManager<Data extends SessionData = SessionData> {
     if (isPromise(record)) {
       const budget = this.#budget;
       if (budget === undefined) return record.then((r) => this.#fromRecord(id, r));
-      const deadline = Date.now() + budget;
+      const start = Date.now();
       return record.then((r) => {
         const session = this.#fromRecord(id, r);
-        stateOf(session).deadline = deadline;
+        stateOf(session).budgetLeft = budget - (Date.now() - start);
         return session;
       });
     }
@@ -210,9 +210,9 @@ export class SessionManager<Data extends SessionData = SessionData> {
 
   #bounded(s: SessionState): Prepared {
     const p = this.#decide(s);
-    // The load started this request's store budget: the write gets what is left (budget.ts).
-    if (s.deadline === 0 || !isPromise(p.write)) return p;
-    return { headers: p.headers, write: withinBudget(this.name, p.write, s.deadline, this.#budget) };
+    // The load spent part of this request's store budget: the write gets what is left (budget.ts).
+    if (s.budgetLeft === Infinity || !isPromise(p.write)) return p;
+    return { headers: p.headers, write: withinBudget(this.name, s, p.write, this.#budget) };
   }
 
   #decide(s: SessionState): Prepared {

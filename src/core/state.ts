@@ -50,8 +50,8 @@ export class SessionState {
   #pending: string[] | null = null;
   /** Changes whenever the session starts over under another id: a late failure of an older commit must not touch it. */
   #epoch = 0;
-  /** When this request's store time runs out (ms since the epoch); 0: no budget started (budget.ts). */
-  deadline = 0;
+  /** Store time left to this request, ms (budget.ts); Infinity: no budget (a synchronous store). */
+  budgetLeft = Infinity;
 
   constructor(host: SessionHost, id: string, phase: Phase, createdAt: number, hadCookie: boolean, parts: number, entries: Entries) {
     this.#host = host;

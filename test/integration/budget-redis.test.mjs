@@ -5,6 +5,7 @@
 // within its own timer); now every answer comes within timeout + 250 ms.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createSessionManager } from 'hotsession';
 import { RedisStore } from 'hotsession/redis';
 import { backend, REDIS_URL } from '../helpers/backends.mjs';
 import { startFaultProxy } from '../helpers/fault-proxy.mjs';
@@ -78,3 +79,29 @@ for (const [label, start] of [['node:http', startHttp], ['uWS', startUws]]) {
     });
   });
 }
+
+describe('the budget counts store time only', { skip, timeout: 30_000 }, () => {
+  const prefix = `sess:test:budget-handler:${process.pid}:`;
+  let store;
+  before(() => {
+    store = RedisStore.connect(REDIS_URL, { prefix, timeout: 300 });
+  });
+  after(async () => {
+    await store.close();
+    await dropRedisPrefix(REDIS_URL, prefix);
+  });
+
+  test('a handler slower than the timeout between load and commit still commits', async () => {
+    const m = createSessionManager('sid', store, opts);
+    const s0 = await m.load(undefined);
+    s0.set('n', 1);
+    const cookie = (await m.commit(s0))[0].split(';')[0];
+    const s = await m.load(cookie);
+    assert.equal(s.get('n'), 1);
+    // The handler's own work (a slow API call, say): longer than the store's whole timeout.
+    await new Promise((r) => setTimeout(r, 500));
+    s.set('n', 2);
+    await m.commit(s);
+    assert.equal((await m.load(cookie)).get('n'), 2);
+  });
+});
