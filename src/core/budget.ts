@@ -28,11 +28,18 @@ function spentError(name: string, budget: number): HotsessionError {
 }
 
 /**
- * Throws HOTSESSION_ERR_STORE_TIMEOUT when `s` has a budget and none of it
- * is left. Called right before a commit hands a write to the store.
+ * When `s` has a budget and none of it is left: the commit's write, already
+ * rejected with HOTSESSION_ERR_STORE_TIMEOUT (nothing is sent to the store);
+ * else null. Called right before a commit hands a write to the store. A
+ * rejected write, not a throw: an adapter that sends headers before the
+ * write settles (node:http's writeHead) must still see the commit fail.
  */
-export function assertBudgetLeft(name: string, s: SessionState, budget: number | undefined): void {
-  if (s.budgetLeft <= 0) throw spentError(name, budget ?? 0);
+export function spentWrite(name: string, s: SessionState, budget: number | undefined): Promise<never> | null {
+  if (s.budgetLeft > 0) return null;
+  const write = Promise.reject(spentError(name, budget ?? 0));
+  // Whoever awaits the write sees the rejection; until then it is not "unhandled".
+  write.catch(() => undefined);
+  return write;
 }
 
 /**

@@ -12,7 +12,7 @@ import { Entries } from './entries';
 import { generateId, isValidCustomId, isValidId } from './id';
 import { COMMITTED, DESTROYED, FRESH, LOADED, MODIFIED, REGENERATED } from './lifecycle';
 import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options';
-import { assertBudgetLeft, withinBudget } from './budget';
+import { spentWrite, withinBudget } from './budget';
 import { readRecord } from './load';
 import { regenerateStored, type RegenerateHost } from './regenerate';
 import { Session, stateOf, type SessionData } from './session';
@@ -211,7 +211,7 @@ export class SessionManager<Data extends SessionData = SessionData> {
   #bounded(s: SessionState): Prepared {
     const p = this.#decide(s);
     // The load spent part of this request's store budget: the write gets what is left (budget.ts).
-    if (s.budgetLeft === Infinity || !isPromise(p.write)) return p;
+    if (s.budgetLeft === Infinity || s.budgetLeft <= 0 || !isPromise(p.write)) return p;
     return { headers: p.headers, write: withinBudget(this.name, s, p.write, this.#budget) };
   }
 
@@ -233,8 +233,9 @@ export class SessionManager<Data extends SessionData = SessionData> {
     }
     if (this.#opts.rolling && s.stored) {
       if (this.#client !== null) return this.#writeClient(s, o, now, ttl);
+      const spent = spentWrite(this.name, s, this.#budget);
+      if (spent !== null) return { headers: NONE, write: spent };
       const headers = [serializeCookie(this.name, this.#signedValue(s.id), o, cookieExpiry, true)];
-      assertBudgetLeft(this.name, s, this.#budget);
       s.commitOther();
       return { headers, write: this.#server!.touch(s.id, ttl) };
     }
@@ -324,7 +325,9 @@ export class SessionManager<Data extends SessionData = SessionData> {
     const wasStored = s.stored;
     const owed = s.owesCookie;
     const clear = e.clearPending;
-    assertBudgetLeft(this.name, s, this.#budget);
+    // No store time left: fail the commit without sending it (the session stays as it was).
+    const spent = spentWrite(this.name, s, this.#budget);
+    if (spent !== null) return { headers: NONE, write: spent };
     const writes = s.commitWrite(size);
     let write: MaybePromise<void>;
     try {
@@ -381,7 +384,8 @@ export class SessionManager<Data extends SessionData = SessionData> {
         headers.push(clearCookie(this.name, o));
       }
     }
-    if (stored) assertBudgetLeft(this.name, s, this.#budget);
+    const spent = stored ? spentWrite(this.name, s, this.#budget) : null;
+    if (spent !== null) return { headers: NONE, write: spent };
     const write = stored && this.#server !== null ? this.#server.destroy(id) : undefined;
     s.removed(this.#newId());
     return { headers, write };
