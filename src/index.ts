@@ -13,6 +13,11 @@ export { SharedMemoryStore, type SharedMemoryStoreOptions, type SharedMemoryStat
 export type { SessionStore, CookieSessionStore, AnyStore, DecodedRecord, CookieRecord, MaybePromise, PatchOutcome } from './stores/types';
 export { HotsessionError, codes, type HotsessionErrorCode } from './errors';
 export { isNativeEnabled } from './codec';
+export {
+  channelNames, type BatchKind, type CookieRefusedMessage, type CookieRefusedReason, type SessionCommitMessage, type SessionLoadMessage,
+  type StoreBatchMessage, type StoreFailureMessage,
+} from './diagnostics';
+export type { StoreStats } from './stores/probe';
 
 import { SessionManager } from './core/manager';
 import type { SessionOptions } from './core/options';

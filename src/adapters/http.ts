@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
 import { SessionManager } from '../core/manager';
 import type { SessionOptions } from '../core/options';
+import { HeaderTransport, type HeaderRequest, type HeaderTransportOptions } from '../core/transport';
 import { stateOf, type Session, type SessionData } from '../core/session';
 import { codes, HotsessionError } from '../errors';
 import type { AnyStore, MaybePromise } from '../stores/types';
@@ -10,7 +11,7 @@ import { prepareShapes } from './shape';
 const debug = debuglog('hotsession');
 
 /** Options of the node:http middleware. */
-export interface HttpSessionOptions extends SessionOptions {
+export interface HttpSessionOptions extends SessionOptions, HeaderTransportOptions {
   /**
    * Status sent when the store fails and no `next` takes the error. The body
    * never carries the store's message.
@@ -75,6 +76,7 @@ export function sessionsManyStores(entries: readonly NamedStore[], options: Http
   if (new Set(names).size !== names.length) throw new HotsessionError(codes.OPTIONS, 'session names must be distinct');
   const errorStatus = options.errorStatus ?? 503;
   const onError = options.onError;
+  const transport = HeaderTransport.of(options, names, entries.map((e) => e.store));
 
   const fail = (err: unknown, req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): void => {
     const error = storeError(err);
@@ -89,7 +91,9 @@ export function sessionsManyStores(entries: readonly NamedStore[], options: Http
   };
 
   return function hotsession(req, res, next) {
-    const header = req.headers.cookie;
+    let header = req.headers.cookie;
+    let via: HeaderRequest | null = null;
+    if (transport !== null && (via = transport.read(req.headers[transport.header] as string | undefined)) !== null) header = transport.cookieHeader(via);
     if (managers.length === 1) {
       let loaded: MaybePromise<Session<any>>;
       try {
@@ -98,9 +102,9 @@ export function sessionsManyStores(entries: readonly NamedStore[], options: Http
         return fail(err, req, res, next);
       }
       if (loaded instanceof Promise) {
-        loaded.then((s) => start(req, res, next, managers, names, [s], errorStatus, onError), (err) => fail(err, req, res, next));
+        loaded.then((s) => start(req, res, next, managers, names, [s], errorStatus, onError, via === null ? null : [transport!, via]), (err) => fail(err, req, res, next));
       } else {
-        start(req, res, next, managers, names, [loaded], errorStatus, onError);
+        start(req, res, next, managers, names, [loaded], errorStatus, onError, via === null ? null : [transport!, via]);
       }
       return;
     }
@@ -124,17 +128,28 @@ function storeError(err: unknown): HotsessionError {
 function start(
   req: IncomingMessage, res: ServerResponse, next: ((err?: unknown) => void) | undefined,
   managers: SessionManager[], names: readonly string[], list: Session<any>[],
-  errorStatus: number, onError: HttpSessionOptions['onError'],
+  errorStatus: number, onError: HttpSessionOptions['onError'], via: Via = null,
 ): void {
   prepareShapes(req, res);
   (req as WithSessions)[kSessions] = { names, sessions: list };
-  hookResponse(req, res, managers, list, errorStatus, onError);
+  hookResponse(req, res, managers, list, errorStatus, onError, via);
   if (next !== undefined) next();
 }
 
+/** A header client's transport and what its request carried (header transport), or null. */
+type Via = readonly [HeaderTransport, HeaderRequest] | null;
+
 /** Replaces earlier Set-Cookie values for the same cookie name; keeps everybody else's. */
-function setCookies(res: ServerResponse, values: readonly string[]): void {
+function setCookies(res: ServerResponse, values: readonly string[], via: Via = null): void {
   if (values.length === 0 || res.headersSent) return;
+  if (via !== null) {
+    // A header client: this session's token goes in the header, never in a cookie.
+    const rest: string[] = [];
+    const token = via[0].respond(via[1], values, rest);
+    if (token !== undefined) res.setHeader(via[0].header, token);
+    if (rest.length === 0) return;
+    values = rest;
+  }
   const prev = res.getHeader('set-cookie');
   if (prev === undefined) {
     res.setHeader('set-cookie', values.length === 1 ? values[0]! : [...values]);
@@ -154,7 +169,7 @@ function setCookies(res: ServerResponse, values: readonly string[]): void {
  */
 function hookResponse(
   req: IncomingMessage, res: ServerResponse, managers: SessionManager[], list: Session<any>[],
-  errorStatus: number, onError: HttpSessionOptions['onError'],
+  errorStatus: number, onError: HttpSessionOptions['onError'], via: Via,
 ): void {
   const end = res.end;
   const writeHead = res.writeHead;
@@ -163,7 +178,7 @@ function hookResponse(
   let early: Promise<void>[] | null = null;
 
   // Explicit save()s hand their Set-Cookie values over at once.
-  const sink = (values: readonly string[]): void => setCookies(res, values);
+  const sink = (values: readonly string[]): void => setCookies(res, values, via);
   for (const s of list) stateOf(s).sink = sink;
 
   const prepareAll = (): { headers: string[]; writes: Promise<void>[] | null } => {
@@ -185,7 +200,7 @@ function hookResponse(
       phase = 1;
       try {
         const { headers, writes } = prepareAll();
-        setCookies(res, headers);
+        setCookies(res, headers, via);
         early = writes;
       } catch (err) {
         onError?.(err as Error, req);
@@ -212,12 +227,12 @@ function hookResponse(
       return res;
     }
     if (writes === null) {
-      setCookies(res, headers);
+      setCookies(res, headers, via);
       return (end as (...a: unknown[]) => ServerResponse).apply(this, args);
     }
     Promise.all(writes).then(
       () => {
-        setCookies(res, headers);
+        setCookies(res, headers, via);
         (end as (...a: unknown[]) => ServerResponse).apply(res, args);
       },
       (err: Error) => failResponse(err),
@@ -234,6 +249,7 @@ function hookResponse(
       return;
     }
     res.removeHeader('set-cookie');
+    if (via !== null) res.removeHeader(via[0].header);
     res.removeHeader('content-length');
     res.statusCode = errorStatus;
     res.setHeader('content-type', 'text/plain; charset=utf-8');

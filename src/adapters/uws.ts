@@ -46,7 +46,9 @@ import { SessionManager } from '../core/manager';
 import { Session, stateOf, type SessionData } from '../core/session';
 import { codes, HotsessionError, optionsError } from '../errors';
 import type { AnyStore, MaybePromise } from '../stores/types';
+import { HeaderTransport } from '../core/transport';
 import { commitAll, commitOne, ManyBinding, SingleBinding } from './uws/binding';
+import { HeaderBinding } from './uws/header-binding';
 import { makeRoute, type AnyHandler } from './uws/pipeline';
 import type { Binding, ErrorSource, NamedStore, Prepare, Settings, UwsRoute, UwsSessionOptions, WithSession, WithSessions } from './uws/types';
 
@@ -87,7 +89,8 @@ function route(binding: Binding<any>, names: readonly string[], settings: Settin
 export function sessions<Data extends SessionData = SessionData>(name: string, store: AnyStore, options: UwsSessionOptions): WithSession<Data> {
   const settings = settingsOf(options);
   const manager = managersOf([{ name, store }], options)[0]!;
-  const binding = new SingleBinding(manager);
+  const transport = HeaderTransport.of(options, [name], [store]);
+  const binding = transport === null ? new SingleBinding(manager) : new HeaderBinding(manager, transport);
   const names = [manager.name];
   return ((a: unknown, b?: unknown) => route(binding, names, settings, a, b)) as WithSession<Data>;
 }
@@ -101,6 +104,7 @@ export function sessionsMany(names: readonly string[], store: AnyStore, options:
 /** Several named sessions, each in its own store; the handler gets `get(name)`. */
 export function sessionsManyStores(entries: readonly NamedStore[], options: UwsSessionOptions): WithSessions {
   const settings = settingsOf(options);
+  if (options?.header !== undefined) throw optionsError('the header transport carries one session: use sessions(name, store, options)');
   const managers = managersOf(entries, options);
   const binding = new ManyBinding(managers);
   const names = managers.map((m) => m.name);

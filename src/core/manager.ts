@@ -2,6 +2,7 @@ import { codec } from '../codec';
 import { RECORD_HEADER } from '../codec/layout';
 import { nameTag } from '../codec/record';
 import type { Signer } from '../codec/types';
+import { loadClock, tracingCommits, tracingRefusals } from '../diagnostics';
 import { optionsError } from '../errors';
 import {
   isCookieStore, type AnyStore, type CookieRecord, type CookieSessionStore, type DecodedRecord, type MaybePromise, type SessionStore,
@@ -11,10 +12,12 @@ import { Entries } from './entries';
 import { generateId, isValidCustomId, isValidId } from './id';
 import { COMMITTED, DESTROYED, FRESH, LOADED, MODIFIED, REGENERATED } from './lifecycle';
 import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options';
+import { spentWrite, withinBudget } from './budget';
 import { readRecord } from './load';
 import { regenerateStored, type RegenerateHost } from './regenerate';
 import { Session, stateOf, type SessionData } from './session';
 import { SessionState } from './state';
+import { refused, refusedIfPresent, traceCommit, traceLoad } from './trace';
 import { commitBytes, PatchJob, tooLarge } from './writes';
 
 /** What committing a session produced: Set-Cookie values now, the store write maybe later. */
@@ -60,6 +63,8 @@ export class SessionManager<Data extends SessionData = SessionData> {
   readonly #tag: number;
   readonly #maxRecord: number | undefined;
   readonly #regen: RegenerateHost | null;
+  /** The store's time budget per request (budget.ts); undefined: none. */
+  readonly #budget: number | undefined;
 
   constructor(name: string, store: AnyStore, options: SessionOptions) {
     this.#opts = resolveOptions(name, options);
@@ -81,6 +86,7 @@ export class SessionManager<Data extends SessionData = SessionData> {
     if (max !== undefined && (!Number.isInteger(max) || max < RECORD_HEADER)) throw optionsError(`the store's maxRecordSize must be an integer >= ${RECORD_HEADER}`);
     this.#maxRecord = max;
     this.#regen = this.#server === null ? null : this.#regenerateHost(this.#server);
+    this.#budget = this.#server?.timeout;
   }
 
   /** Resolved cookie options (defaults applied). */
@@ -111,18 +117,38 @@ export class SessionManager<Data extends SessionData = SessionData> {
    * store failure rejects.
    */
   load(cookieHeader: string | undefined): MaybePromise<Session<Data>> {
+    const t0 = loadClock();
+    return t0 === 0 ? this.#load(cookieHeader) : traceLoad(this.name, this.#load(cookieHeader), t0);
+  }
+
+  #load(cookieHeader: string | undefined): MaybePromise<Session<Data>> {
     if (this.#client !== null) return this.#loadClient(this.#client, cookieHeader);
     if (cookieHeader === undefined || cookieHeader.length === 0) return this.#fresh(false);
     const id = this.#signer.extract(cookieHeader, this.name);
     // The id is untrusted until the store knows it: check its shape before any lookup.
-    if (id === null || !this.#validId(id)) return this.#fresh(false);
+    if (id === null || !this.#validId(id)) {
+      if (tracingRefusals()) {
+        if (id === null) refusedIfPresent(this.name, cookieHeader, this.name, 'signature');
+        else refused(this.name, 'id');
+      }
+      return this.#fresh(false);
+    }
     let record: MaybePromise<Uint8Array | DecodedRecord | null>;
     try {
       record = this.#server!.get(id);
     } catch (err) {
       return Promise.reject(err);
     }
-    if (isPromise(record)) return record.then((r) => this.#fromRecord(id, r));
+    if (isPromise(record)) {
+      const budget = this.#budget;
+      if (budget === undefined) return record.then((r) => this.#fromRecord(id, r));
+      const start = Date.now();
+      return record.then((r) => {
+        const session = this.#fromRecord(id, r);
+        stateOf(session).budgetLeft = budget - (Date.now() - start);
+        return session;
+      });
+    }
     return this.#fromRecord(id, record);
   }
 
@@ -135,7 +161,13 @@ export class SessionManager<Data extends SessionData = SessionData> {
     } catch {
       rec = null;
     }
-    if (rec === null || !this.#validId(rec.id) || this.#pastDeadline(rec.createdAt, now)) return this.#fresh(true, rec?.parts ?? 0);
+    if (rec === null || !this.#validId(rec.id) || this.#pastDeadline(rec.createdAt, now)) {
+      if (tracingRefusals()) {
+        if (rec === null) refusedIfPresent(this.name, header, store.names(this.name, 1)[0]!, 'unsealed');
+        else refused(this.name, this.#validId(rec.id) ? 'expired' : 'id');
+      }
+      return this.#fresh(true, rec?.parts ?? 0);
+    }
     return this.#loaded(rec.id, new Entries().loadObject(rec.data, false), rec.createdAt, rec.parts);
   }
 
@@ -145,10 +177,16 @@ export class SessionManager<Data extends SessionData = SessionData> {
   }
 
   #fromRecord(id: string, record: Uint8Array | DecodedRecord | null): Session<Data> {
-    if (record === null) return this.#fresh(true);
+    if (record === null) {
+      if (tracingRefusals()) refused(this.name, 'unknown');
+      return this.#fresh(true);
+    }
     const e = new Entries();
     const createdAt = readRecord(e, record, this.#tag, Date.now(), this.#opts.absoluteTimeout);
-    if (createdAt < 0) return this.#fresh(true, 0, e);
+    if (createdAt < 0) {
+      if (tracingRefusals()) refused(this.name, 'record');
+      return this.#fresh(true, 0, e);
+    }
     return this.#loaded(id, e, createdAt);
   }
 
@@ -166,6 +204,18 @@ export class SessionManager<Data extends SessionData = SessionData> {
   }
 
   #prepare(s: SessionState): Prepared {
+    if (tracingCommits() && s.phase !== COMMITTED) return traceCommit(this.name, s.phase, () => this.#bounded(s));
+    return this.#bounded(s);
+  }
+
+  #bounded(s: SessionState): Prepared {
+    const p = this.#decide(s);
+    // The load spent part of this request's store budget: the write gets what is left (budget.ts).
+    if (s.budgetLeft === Infinity || s.budgetLeft <= 0 || !isPromise(p.write)) return p;
+    return { headers: p.headers, write: withinBudget(this.name, s, p.write, this.#budget) };
+  }
+
+  #decide(s: SessionState): Prepared {
     const phase = s.phase;
     if (phase === COMMITTED) return DONE;
     s.assertCommittable();
@@ -183,6 +233,8 @@ export class SessionManager<Data extends SessionData = SessionData> {
     }
     if (this.#opts.rolling && s.stored) {
       if (this.#client !== null) return this.#writeClient(s, o, now, ttl);
+      const spent = spentWrite(this.name, s, this.#budget);
+      if (spent !== null) return { headers: NONE, write: spent };
       const headers = [serializeCookie(this.name, this.#signedValue(s.id), o, cookieExpiry, true)];
       s.commitOther();
       return { headers, write: this.#server!.touch(s.id, ttl) };
@@ -273,6 +325,9 @@ export class SessionManager<Data extends SessionData = SessionData> {
     const wasStored = s.stored;
     const owed = s.owesCookie;
     const clear = e.clearPending;
+    // No store time left: fail the commit without sending it (the session stays as it was).
+    const spent = spentWrite(this.name, s, this.#budget);
+    if (spent !== null) return { headers: NONE, write: spent };
     const writes = s.commitWrite(size);
     let write: MaybePromise<void>;
     try {
@@ -329,6 +384,8 @@ export class SessionManager<Data extends SessionData = SessionData> {
         headers.push(clearCookie(this.name, o));
       }
     }
+    const spent = stored ? spentWrite(this.name, s, this.#budget) : null;
+    if (spent !== null) return { headers: NONE, write: spent };
     const write = stored && this.#server !== null ? this.#server.destroy(id) : undefined;
     s.removed(this.#newId());
     return { headers, write };

@@ -50,6 +50,8 @@ export class SessionState {
   #pending: string[] | null = null;
   /** Changes whenever the session starts over under another id: a late failure of an older commit must not touch it. */
   #epoch = 0;
+  /** Store time left to this request, ms (budget.ts); Infinity: no budget (a synchronous store). */
+  budgetLeft = Infinity;
 
   constructor(host: SessionHost, id: string, phase: Phase, createdAt: number, hadCookie: boolean, parts: number, entries: Entries) {
     this.#host = host;

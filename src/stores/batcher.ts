@@ -1,5 +1,6 @@
 import { codes, HotsessionError } from '../errors';
 import { absorbedByDestroy, coalesce, resultFor, type WriteOp } from './coalesce';
+import { StoreProbe } from './probe';
 import type { PatchOutcome } from './types';
 
 export type { WriteOp } from './coalesce';
@@ -122,10 +123,13 @@ export class WriteBatcher {
   #scheduled = false;
   #closed = false;
   readonly #drained: Array<() => void> = [];
+  readonly #probe: StoreProbe;
 
-  constructor(flush: FlushWrites, options?: BatchOptions) {
+  /** `probe`: the store's counters and diagnostics (probe.ts). */
+  constructor(flush: FlushWrites, options?: BatchOptions, probe = new StoreProbe('custom')) {
     this.#flush = flush;
     this.#o = batchLimits(options);
+    this.#probe = probe;
   }
 
   /** Writes waiting, held or in flight (coalesced writes count once). */
@@ -183,7 +187,9 @@ export class WriteBatcher {
       }
     }
     if (this.pending >= this.#o.maxPending) {
-      return Promise.reject(new HotsessionError(codes.QUEUE_FULL, `${this.pending} session writes are already pending (maxPending ${this.#o.maxPending})`));
+      const full = new HotsessionError(codes.QUEUE_FULL, `${this.pending} session writes are already pending (maxPending ${this.#o.maxPending})`);
+      this.#probe.failed('write', 1, full);
+      return Promise.reject(full);
     }
     const entry: Entry = { op, waiters: [] };
     const promise = this.#wait(entry, op.kind);
@@ -228,20 +234,25 @@ export class WriteBatcher {
   async #send(entries: Entry[]): Promise<void> {
     this.#inFlight += entries.length;
     for (const e of entries) this.#flying.add(e.op.id);
+    const probe = this.#probe;
+    const t0 = probe.start();
     try {
       let results: ReadonlyArray<unknown> | void;
       try {
         results = await withTimeout(this.#flush(entries.map((e) => e.op)), this.#o.timeout, `session write batch (${entries.length} ops)`);
       } catch (err) {
         const error = asError(err);
+        probe.failed('write', entries.length, error);
         for (const e of entries) for (const w of e.waiters) w.reject(error);
         return;
       }
+      probe.done('write', entries.length, t0);
       for (let i = 0; i < entries.length; i++) {
         const e = entries[i]!;
         const r = results ? results[i] : undefined;
         if (r instanceof Error) {
           const error = asError(r);
+          probe.failed('write', 1, error);
           for (const w of e.waiters) w.reject(error);
         } else {
           for (const w of e.waiters) w.resolve(resultFor(w.kind, e.op.kind, r));
@@ -277,10 +288,13 @@ export class ReadBatcher<T> {
   readonly #inFlight = new Map<string, Promise<T | null>>();
   #queue: Array<{ id: string; resolve: (v: T | null) => void; reject: (e: Error) => void }> = [];
   #scheduled = false;
+  readonly #probe: StoreProbe;
 
-  constructor(fetch: FetchMany<T>, options?: BatchOptions) {
+  /** `probe`: the store's counters and diagnostics (probe.ts). */
+  constructor(fetch: FetchMany<T>, options?: BatchOptions, probe = new StoreProbe('custom')) {
     this.#fetch = fetch;
     this.#o = batchLimits(options);
+    this.#probe = probe;
   }
 
   get(id: string): Promise<T | null> {
@@ -306,22 +320,37 @@ export class ReadBatcher<T> {
     if (batch.length === 0) return;
     this.#queue = [];
     const inFlight = this.#inFlight;
+    const probe = this.#probe;
+    const t0 = probe.start();
     const ids = new Array<string>(batch.length);
     for (let i = 0; i < batch.length; i++) ids[i] = batch[i]!.id;
     // Each id is forgotten as its read settles (not one microtask later
     // through a handler per read), so the next read goes to the backend again.
     withTimeout(this.#fetch(ids), this.#o.timeout, `session read batch (${batch.length} ids)`).then(
       (values) => {
+        probe.done('read', batch.length, t0);
+        let hits = 0;
+        let misses = 0;
         for (let i = 0; i < batch.length; i++) {
           const b = batch[i]!;
           const v = values[i];
           inFlight.delete(b.id);
-          if (v instanceof Error) b.reject(asError(v));
-          else b.resolve(v ?? null);
+          if (v instanceof Error) {
+            const error = asError(v);
+            probe.failed('read', 1, error);
+            b.reject(error);
+          } else {
+            if (v == null) misses++;
+            else hits++;
+            b.resolve(v ?? null);
+          }
         }
+        probe.hits += hits;
+        probe.misses += misses;
       },
       (err: unknown) => {
         const error = asError(err);
+        probe.failed('read', batch.length, error);
         for (const b of batch) {
           inFlight.delete(b.id);
           b.reject(error);

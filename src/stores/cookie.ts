@@ -8,6 +8,7 @@ import { join, MAX_CHUNKS, partNames, split, tooLarge, type SizeRule } from './c
 import { resolveKeys, type SecretInput } from './cookie/keys';
 import { packPayload, unpackPayload } from './cookie/payload';
 import { MacSealer, macContext, SIGNED_OVERHEAD } from './cookie/signed';
+import type { StoreStats } from './probe';
 import type { CookieRecord, CookieSessionStore } from './types';
 
 export type { SecretInput } from './cookie/keys';
@@ -146,6 +147,9 @@ export class CookieStore implements CookieSessionStore {
   readonly #overhead: number;
   readonly #aad = new Map<string, Buffer>();
   #seals = 0;
+  #hits = 0;
+  #misses = 0;
+  #errors = 0;
 
   constructor(options: CookieStoreOptions) {
     if (options === null || typeof options !== 'object') throw optionsError('CookieStore options are required (at least { secret })');
@@ -179,6 +183,16 @@ export class CookieStore implements CookieSessionStore {
     return this.#seals;
   }
 
+  /**
+   * Counters since the store was built, in the shape of the server stores'
+   * (StoreStats): `hits` cookies opened, `misses` cookies present but
+   * refused (forged, truncated, expired), `errors` writes refused (too
+   * large, not encodable); nothing is ever batched, pending or timed out.
+   */
+  stats(): StoreStats {
+    return { hits: this.#hits, misses: this.#misses, batches: 0, errors: this.#errors, timeouts: 0, queueFull: 0, pending: 0 };
+  }
+
   /** Public ids of the ring's keys, in ring order (the first seals); useful to log a rotation. */
   get keyIds(): readonly number[] {
     return this.#sealer.keyIds;
@@ -198,7 +212,14 @@ export class CookieStore implements CookieSessionStore {
     if (typeof cookieHeader !== 'string' || cookieHeader.length === 0) return null;
     const found = join(cookieHeader, name, this.#rule);
     if (found === null) return null;
-    const bytes = decodeBase64url(found.token);
+    const rec = this.#open(found.token, found.parts, name, now);
+    if (rec === null) this.#misses++;
+    else this.#hits++;
+    return rec;
+  }
+
+  #open(token: string, parts: number, name: string, now: number): CookieRecord | null {
+    const bytes = decodeBase64url(token);
     if (bytes === null || bytes.length <= this.#overhead) return null;
     const opened = this.#sealer.open(bytes, this.#aadOf(name));
     // Authenticated from here on; still checked, never trusted to be well formed.
@@ -207,7 +228,7 @@ export class CookieStore implements CookieSessionStore {
     if (p === null) return null;
     const data = decodeData(p.body);
     if (data === null) return null;
-    return { data, expiresAt: opened.expiresAt, createdAt: p.createdAt, id: p.id, parts: found.parts };
+    return { data, expiresAt: opened.expiresAt, createdAt: p.createdAt, id: p.id, parts };
   }
 
   write(name: string, id: string, data: Record<string, unknown>, expiresAt: number, createdAt: number): Array<[string, string]> {
@@ -215,6 +236,7 @@ export class CookieStore implements CookieSessionStore {
     const body = encodeData(data);
     // Refuse now what read() would refuse later: an error at save, not a session lost on the next request.
     if (!isWellFormed(body)) {
+      this.#errors++;
       throw new HotsessionError(codes.ENCODE, 'session data has a key named __proto__, constructor or prototype, nesting deeper than 64, or a value type the decoder refuses');
     }
     const payload = packPayload(id, createdAt, body);
@@ -222,7 +244,10 @@ export class CookieStore implements CookieSessionStore {
     const rule = this.#rule;
     // Sealing costs more than this arithmetic: refuse what cannot fit before doing it.
     const single = Buffer.byteLength(name) + 1 + tokenLength + rule.attributeBytes;
-    if (single > rule.maxCookieSize * rule.chunks) throw tooLarge(name, single, rule);
+    if (single > rule.maxCookieSize * rule.chunks) {
+      this.#errors++;
+      throw tooLarge(name, single, rule);
+    }
     const token = this.#sealer.seal(payload, expiresAt, this.#aadOf(name)).toString('base64url');
     this.#seals++;
     return split(name, token, rule);

@@ -4,6 +4,7 @@ import { FLAG_CLEAR, KIND_FORWARD, KIND_PATCH } from '../codec/layout';
 import { codes, HotsessionError, optionsError } from '../errors';
 import { batchLimits, ReadBatcher, WriteBatcher, type BatchOptions, type WriteOp } from './batcher';
 import { burst } from './memcached/burst';
+import { StoreProbe, type StoreStats } from './probe';
 import { gets, STATUS_NOT_FOUND, STATUS_OK } from './memcached/cas';
 import { memcachedExpiry } from './memcached/expiry';
 import { held } from './memcached/held';
@@ -137,6 +138,7 @@ export class MemcachedStore implements SessionStore {
   readonly #maxRecordSize: number;
   readonly #versions: Versions;
   readonly #timeout: number;
+  readonly #probe = new StoreProbe('memcached');
   readonly #writer: WriteBatcher;
   readonly #reader: ReadBatcher<Read>;
   #closed = false;
@@ -174,13 +176,23 @@ export class MemcachedStore implements SessionStore {
       timeout: limits.timeout,
       failover: options.failover === true,
     });
-    this.#writer = new WriteBatcher((ops) => this.#flush(ops), limits);
-    this.#reader = new ReadBatcher<Read>((ids) => this.#fetch(ids), limits);
+    this.#writer = new WriteBatcher((ops) => this.#flush(ops), limits, this.#probe);
+    this.#reader = new ReadBatcher<Read>((ids) => this.#fetch(ids), limits, this.#probe);
   }
 
   /** Writes waiting for or in flight to memcached. */
   get pending(): number {
     return this.#writer.pending;
+  }
+
+  /** The per-batch timeout, also each request's store-time budget (SessionStore.timeout). */
+  get timeout(): number {
+    return this.#timeout;
+  }
+
+  /** Counters since the store was built (see StoreStats). */
+  stats(): StoreStats {
+    return this.#probe.snapshot(this.#writer.pending);
   }
 
   /** Largest record the store writes (see the option). */

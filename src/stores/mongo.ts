@@ -3,6 +3,7 @@ import { codec } from '../codec';
 import { KIND_FORWARD, KIND_PATCH } from '../codec/layout';
 import { codes, HotsessionError, optionsError } from '../errors';
 import { batchLimits, ReadBatcher, WriteBatcher, type BatchOptions, type WriteOp } from './batcher';
+import { StoreProbe, type StoreStats } from './probe';
 import { fromDocument, MAX_RECORD_BYTES, type SessionDocument } from './mongo/documents';
 import { prepareExpiry, Sweeper, type AutoRemove } from './mongo/expiry';
 import { Lanes } from './mongo/lanes';
@@ -154,6 +155,9 @@ export class MongoStore implements SessionStore {
   #atomicity: 'update' | 'lock' | undefined;
   readonly #maxRecordSize: number;
   readonly #leaseMs: number;
+  /** The per-batch timeout, also each request's store-time budget (SessionStore.timeout). */
+  readonly timeout: number;
+  readonly #probe = new StoreProbe('mongo');
   readonly #ctx: WriteContext;
   #setup: Promise<AutoRemove> | null = null;
   #active: AutoRemove | null = null;
@@ -197,6 +201,7 @@ export class MongoStore implements SessionStore {
     this.#lookup = o.lookup;
     this.#atomicity = o.atomicity;
     this.#maxRecordSize = maxRecordSize;
+    this.timeout = limits.timeout;
     this.#leaseMs = Math.max(LEASE_TIMEOUTS * limits.timeout, MIN_LEASE_MS);
     this.#ctx = {
       col: this.#col,
@@ -206,8 +211,8 @@ export class MongoStore implements SessionStore {
       read: (ids) => this.#readDocs(ids),
     };
     this.#lanes = new Lanes(FERRET_LANES, limits.timeout);
-    this.#writer = new WriteBatcher((ops) => this.#afterSetup(() => this.#write(ops)), limits);
-    this.#reader = new ReadBatcher<Loaded>((ids) => this.#afterSetup(() => this.#fetch(ids)), limits);
+    this.#writer = new WriteBatcher((ops) => this.#afterSetup(() => this.#write(ops)), limits, this.#probe);
+    this.#reader = new ReadBatcher<Loaded>((ids) => this.#afterSetup(() => this.#fetch(ids)), limits, this.#probe);
   }
 
   /** The sessions collection (for inspection and maintenance; write sessions through the store). */
@@ -291,6 +296,11 @@ export class MongoStore implements SessionStore {
   }
 
   /** Waits for writes in flight, stops the sweep timer, and closes the client if the store created it. */
+  /** Counters since the store was built (see StoreStats); `pending` counts writes. */
+  stats(): StoreStats {
+    return this.#probe.snapshot(this.#writer.pending);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

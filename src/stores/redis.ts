@@ -4,6 +4,7 @@ import { codec } from '../codec';
 import { FRAME_MAGIC, KIND_FORWARD, KIND_PATCH, RECORD_HEADER, RECORD_VERSION } from '../codec/layout';
 import { codes, HotsessionError, optionsError } from '../errors';
 import { batchLimits, ReadBatcher, WriteBatcher, type WriteOp } from './batcher';
+import { StoreProbe, type StoreStats } from './probe';
 import { isClientLike, isCluster, readBatch, type ClientLike } from './redis/client';
 import { decodeLegacy, maybeLegacy } from './redis/legacy';
 import { malformedPatch, tooLarge } from './redis/outcome';
@@ -70,6 +71,9 @@ export class RedisStore implements SessionStore {
   readonly client: Redis | Cluster;
   /** Largest record in bytes this store writes (see {@link RedisStoreOptions.maxRecordSize}). */
   readonly maxRecordSize: number;
+  /** The per-batch timeout, also each request's store-time budget (SessionStore.timeout). */
+  readonly timeout: number;
+  readonly #probe = new StoreProbe('redis');
   readonly #c: ClientLike;
   readonly #cluster: boolean;
   readonly #prefix: string;
@@ -98,6 +102,7 @@ export class RedisStore implements SessionStore {
     const limits = batchLimits({ ...options, maxBatch: options.maxBatch ?? REDIS_MAX_BATCH });
     this.client = client;
     this.maxRecordSize = maxRecordSize;
+    this.timeout = limits.timeout;
     this.#c = client;
     this.#cluster = isCluster(client);
     this.#prefix = prefix;
@@ -108,8 +113,8 @@ export class RedisStore implements SessionStore {
     const script = scripts && canScript(client) ? new ScriptWriter(client, maxRecordSize) : null;
     this.#path = new WritePath(client, this.#cluster, script, maxRecordSize);
     this.#out = new Outstanding(limits.maxPending);
-    this.#writes = new WriteBatcher((ops) => this.#flush(ops), limits);
-    this.#reads = new ReadBatcher((ids) => this.#fetch(ids), limits);
+    this.#writes = new WriteBatcher((ops) => this.#flush(ops), limits, this.#probe);
+    this.#reads = new ReadBatcher((ids) => this.#fetch(ids), limits, this.#probe);
   }
 
   /**
@@ -142,14 +147,19 @@ export class RedisStore implements SessionStore {
     return this.#out.count + this.#writes.queued;
   }
 
+  /** Counters since the store was built (see StoreStats). */
+  stats(): StoreStats {
+    return this.#probe.snapshot(this.pending);
+  }
+
   get(id: string): Promise<Read | null> {
-    if (this.#busy()) return Promise.reject(this.#out.refusal('session read'));
+    if (this.#busy()) return Promise.reject(this.#refused('session read'));
     return this.#reads.get(id);
   }
 
   set(id: string, record: Uint8Array, ttlMs: number): Promise<void> {
     if (record.byteLength > this.maxRecordSize) return Promise.reject(tooLarge('the session record', record.byteLength, this.maxRecordSize));
-    if (this.#busy()) return Promise.reject(this.#out.refusal('session write'));
+    if (this.#busy()) return Promise.reject(this.#refused('session write'));
     this.#touches?.note(id, Date.now());
     return this.#writes.set(id, record, ttlMs);
   }
@@ -157,7 +167,7 @@ export class RedisStore implements SessionStore {
   patch(id: string, patch: Uint8Array, ttlMs: number): Promise<PatchOutcome> {
     if (patch.byteLength > this.maxRecordSize) return Promise.reject(tooLarge('the session patch', patch.byteLength, this.maxRecordSize));
     if (!isPatchHeader(patch)) return Promise.reject(malformedPatch());
-    if (this.#busy()) return Promise.reject(this.#out.refusal('session write'));
+    if (this.#busy()) return Promise.reject(this.#refused('session write'));
     this.#touches?.note(id, Date.now());
     return this.#writes.patch(id, patch, ttlMs);
   }
@@ -166,7 +176,7 @@ export class RedisStore implements SessionStore {
     if (codec.scan(marker)?.kind !== KIND_FORWARD) {
       return Promise.reject(new HotsessionError(codes.ENCODE, 'forward needs a v2 FORWARD marker (src/codec/layout.ts)'));
     }
-    if (this.#busy()) return Promise.reject(this.#out.refusal('session write'));
+    if (this.#busy()) return Promise.reject(this.#refused('session write'));
     this.#touches?.forget(id);
     return this.#writes.forward(id, marker, graceMs) as Promise<Read | null>;
   }
@@ -175,7 +185,7 @@ export class RedisStore implements SessionStore {
     const log = this.#touches;
     const now = log === null ? 0 : Date.now();
     if (log !== null && log.fresh(id, now)) return undefined;
-    if (this.#busy()) return Promise.reject(this.#out.refusal('session write'));
+    if (this.#busy()) return Promise.reject(this.#refused('session write'));
     if (log === null) return this.#writes.touch(id, ttlMs);
     log.note(id, now);
     return this.#writes.touch(id, ttlMs).catch((err: unknown) => {
@@ -186,7 +196,7 @@ export class RedisStore implements SessionStore {
   }
 
   destroy(id: string): Promise<void> {
-    if (this.#busy()) return Promise.reject(this.#out.refusal('session write'));
+    if (this.#busy()) return Promise.reject(this.#refused('session write'));
     this.#touches?.forget(id);
     return this.#writes.destroy(id);
   }
@@ -206,13 +216,20 @@ export class RedisStore implements SessionStore {
    * made, so a refusal is immediate; the flush and fetch check the client
    * alone again (reads of the same turn may have filled it meanwhile).
    */
+  /** Refused at maxPending, counted and published like the batchers' refusals. */
+  #refused(what: string): Error {
+    const err = this.#out.refusal(what);
+    this.#probe.failed(what.startsWith('session read') ? 'read' : 'write', 1, err);
+    return err;
+  }
+
   #busy(): boolean {
     return this.#out.count + this.#writes.queued >= this.#out.max;
   }
 
   #flush(all: WriteOp[]): Promise<ReadonlyArray<unknown> | void> {
     const room = this.#out.room;
-    if (room === 0) return Promise.reject(this.#out.refusal(`session write batch (${all.length} ops)`));
+    if (room === 0) return Promise.reject(this.#refused(`session write batch (${all.length} ops)`));
     const sent = this.#sendable(all, room);
     const ops = sent === null ? all : sent.map((i) => all[i]!);
     const done = ops.length === 0 ? Promise.resolve<ReadonlyArray<unknown> | void>(undefined) : this.#out.hold(ops.length, this.#send(ops));
@@ -273,7 +290,7 @@ export class RedisStore implements SessionStore {
 
   #fetch(ids: string[]): Promise<Array<Read | null | Error>> {
     const room = this.#out.room;
-    if (room === 0) return Promise.reject(this.#out.refusal(`session read batch (${ids.length} ids)`));
+    if (room === 0) return Promise.reject(this.#refused(`session read batch (${ids.length} ids)`));
     const n = Math.min(room, ids.length);
     const keys = new Array<string>(n);
     for (let i = 0; i < n; i++) keys[i] = this.#prefix + ids[i]!;

@@ -88,6 +88,12 @@ export interface SessionStore {
    * concurrent commits can each fit and together not). Undefined: no limit.
    */
   readonly maxRecordSize?: number;
+  /**
+   * A request's store-time budget in ms (the store's `timeout`): the core
+   * gives a request's load and commit this much time together, so an answer
+   * comes within it. Undefined: the store answers synchronously, no budget.
+   */
+  readonly timeout?: number;
   /** Extends an existing record's lifetime to `ttlMs` from now without rewriting it. */
   touch(id: string, ttlMs: number): MaybePromise<void>;
   /** Removes a record; removing an absent one is not an error. */

@@ -100,7 +100,7 @@ describe('FerretDB (own instance) killed and restarted under a steady write load
 
   // While FerretDB starts, reads succeed slowly and the write that follows
   // times out: read time + a whole write timeout.
-  test(`every request answered within the store timeout + 250 ms (${BOUND} ms)`, { todo: '#14.13: one store-time budget per request (load + commit)' }, () => {
+  test(`every request answered within the store timeout + 250 ms (${BOUND} ms)`, () => {
     for (const [label, f] of Object.entries(results)) assertWithin(label, f, BOUND, 'timeout + 250 ms');
   });
 

@@ -54,7 +54,7 @@ export function makeRoute<S>(binding: Binding<S>, names: readonly string[], hand
     }
     let loaded: MaybePromise<S>;
     try {
-      loaded = binding.load(cookieHeader(req, keys));
+      loaded = binding.load(cookieHeader(req, keys), req);
     } catch (err) {
       return fail(res, settings, err, 'store', false);
     }

@@ -106,7 +106,16 @@ export function checkResult(result: unknown): void {
 }
 
 function writeCookies(res: HttpResponse, cookies: readonly string[]): void {
-  for (let i = 0; i < cookies.length; i++) res.writeHeader('set-cookie', cookies[i]!);
+  for (let i = 0; i < cookies.length; i++) {
+    const c = cookies[i]!;
+    // A header transport's token rides along as "\n<header>\n<value>" (header-binding.ts).
+    if (c.charCodeAt(0) === 10) {
+      const j = c.indexOf('\n', 1);
+      res.writeHeader(c.slice(1, j), c.slice(j + 1));
+    } else {
+      res.writeHeader('set-cookie', c);
+    }
+  }
 }
 
 /** Writes headers `checkHeaders` accepted, walking them the same way. */

@@ -9,6 +9,7 @@
 /** @ts-ignore: resolves only where the app has uWebSockets.js (optional peer); the shapes below stand in otherwise */
 import type { HttpRequest as UwsRequest, HttpResponse as UwsResponse, RecognizedString as UwsString, us_socket_context_t as UwsContext } from 'uWebSockets.js';
 import type { SessionOptions } from '../../core/options';
+import type { HeaderTransportOptions } from '../../core/transport';
 import type { Session, SessionData } from '../../core/session';
 import type { AnyStore, MaybePromise } from '../../stores/types';
 
@@ -119,7 +120,7 @@ export type Result = Body | Reply | undefined | void;
 export type ErrorSource = 'store' | 'handler';
 
 /** Options of the uWebSockets.js adapter: the node:http adapter's options. */
-export interface UwsSessionOptions extends SessionOptions {
+export interface UwsSessionOptions extends SessionOptions, HeaderTransportOptions {
   /**
    * Status sent when the store fails (loading or saving a session). The body
    * is a generic status text, never the store's message.
@@ -191,7 +192,8 @@ export interface NamedStore {
 
 /** How a wrapper loads, exposes and commits its session(s). */
 export interface Binding<S> {
-  load(cookieHeader: string): MaybePromise<S>;
+  /** `req`: uWS's request, readable only now (for a header transport). */
+  load(cookieHeader: string, req: HttpRequest): MaybePromise<S>;
   /** What the handler receives as its third argument. */
   arg(loaded: S): unknown;
   /** Set-Cookie values once the store acknowledged every write. */
