@@ -48,10 +48,12 @@ const load = dc.channel(channelNames.sessionLoad);
 const commit = dc.channel(channelNames.sessionCommit);
 let sink = 0;
 
-// The machine is shared: rounds interleave the rows and each row reports its median round.
+// The machine is shared: rounds interleave the rows; each row reports its fastest, median and slowest round.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const runs = { a: [], sub: [], b: [], hooks: [] };
-const perRequest = (t) => (t.result.latency.mean * 1e6) / BATCH;
+// The hooks alone take about a nanosecond: many more of them per sample keep the clock out.
+const HOOK_BATCH = BATCH * 100;
+const perRequest = (t) => (t.result.latency.mean * 1e6) / (t.name === 'hooks' ? HOOK_BATCH : BATCH);
 for (let r = 0; r < ROUNDS; r++) {
   const bench = new Bench({ time: TIME / ROUNDS, warmupTime: 100 });
   bench
@@ -59,7 +61,7 @@ for (let r = 0; r < ROUNDS; r++) {
     .add('sub', () => { for (let i = 0; i < BATCH; i++) request(); }, { beforeAll: subscribe, afterAll: unsubscribe })
     .add('b', () => { for (let i = 0; i < BATCH; i++) request(); }, { beforeAll: unsubscribe })
     .add('hooks', () => {
-      for (let i = 0; i < BATCH; i++) sink += (load.hasSubscribers ? 1 : 0) + (commit.hasSubscribers ? 1 : 0);
+      for (let i = 0; i < HOOK_BATCH; i++) sink += (load.hasSubscribers ? 1 : 0) + (commit.hasSubscribers ? 1 : 0);
     }, { beforeAll: unsubscribe });
   await bench.run();
   for (const t of bench.tasks) runs[t.name].push(perRequest(t));
@@ -68,9 +70,10 @@ assert.ok(seen > 0, 'the subscriber saw messages');
 assert.equal(sink, 0);
 
 const median = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
-const [a, sub, b, hooks] = ['a', 'sub', 'b', 'hooks'].map((k) => median(runs[k]));
+// The summary uses each row's fastest round: on a shared machine it is the one least disturbed by others.
+const [a, sub, b, hooks] = ['a', 'sub', 'b', 'hooks'].map((k) => Math.min(...runs[k]));
 const labels = { a: 'no subscriber (a)', sub: 'one subscriber on every channel', b: 'no subscriber (b)', hooks: 'the hooks alone (2 hasSubscribers reads)' };
-const rows = Object.entries(runs).map(([k, xs]) => ({ row: labels[k], 'ns/request (median)': median(xs).toFixed(1), 'min..max of rounds': `${Math.min(...xs).toFixed(0)}..${Math.max(...xs).toFixed(0)}` }));
+const rows = Object.entries(runs).map(([k, xs]) => ({ row: labels[k], 'ns/request (fastest round)': Math.min(...xs).toFixed(1), 'median': median(xs).toFixed(1), 'slowest': Math.max(...xs).toFixed(1) }));
 const base = (a + b) / 2;
 console.log(`node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu?'}, codec ${isNativeEnabled() ? 'native' : 'js'}, ${BATCH} requests per sample, ${ROUNDS} rounds`);
 console.table(rows);
