@@ -203,8 +203,12 @@ function hookResponse(
         setCookies(res, headers, via);
         early = writes;
       } catch (err) {
-        onError?.(err as Error, req);
-        debug('session commit failed while headers were sent: %s', (err as Error).message);
+        // The status line is about to go out as the handler asked: a session
+        // that could not be prepared must not end as a 200 that dropped its
+        // write, so `end` fails the response (destroys it once headers left).
+        const failed = Promise.reject(err);
+        failed.catch(() => {});
+        early = [failed];
       }
     }
     return (writeHead as (...a: unknown[]) => ServerResponse).apply(this, args);
