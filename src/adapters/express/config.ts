@@ -3,7 +3,7 @@ import type { Signer } from '../../codec/types';
 import { generateId } from '../../core/id';
 import { optionsError } from '../../errors';
 import type { SessionStore } from '../../stores/types';
-import { isHotsessionStore, toExpressStore } from './bridge';
+import { HotsessionExpressStore, isHotsessionStore, toExpressStore } from './bridge';
 import { Cookie, type CookieOptions } from './cookie';
 import { MemoryStore } from './memory-store';
 import { Session, type SessionRequest } from './session';
@@ -72,6 +72,13 @@ export class Config {
   /** Signer of the `secret` option; null when `req.secret` must be used. */
   readonly signer: Signer | null;
   readonly storeTouches: boolean;
+  /**
+   * The store is a hotsession store (bridged): its errors carry status 503,
+   * and a save that failed before anything was sent answers through the
+   * error path. Connect-style stores keep express-session's behaviour (the
+   * response completes, the error follows).
+   */
+  readonly answersStoreErrors: boolean;
   ready = true;
 
   constructor(options: SessionOptions | undefined) {
@@ -101,6 +108,7 @@ export class Config {
     if (!secret) deprecate('HOTSESSION_DEP_SECRET', "session(): no secret option; cookie-parser's req.secret is used instead");
     this.signer = secret ? codec.createSigner(Array.isArray(secret) ? secret : [secret]) : null;
     this.storeTouches = typeof this.store.touch === 'function';
+    this.answersStoreErrors = this.store instanceof HotsessionExpressStore;
 
     // Stores regenerate sessions through `store.generate`, as with express-session.
     this.store.generate = (req) => this.generate(req);
