@@ -1,5 +1,6 @@
 import { Cookie } from './cookie';
-import { kCreated, kId, kJson, kReq, kTrack } from './symbols';
+import type { Loaded } from './per-key';
+import { kCreated, kId, kJson, kLoaded, kReq, kTrack } from './symbols';
 
 /** The parts of a request a session uses (an Express or node:http request). */
 export interface SessionRequest {
@@ -29,6 +30,7 @@ export class Session {
   declare [kTrack]: Tracker | undefined;
   declare [kJson]: string | undefined;
   declare [kCreated]: number;
+  declare [kLoaded]: Loaded | undefined;
   [key: string]: any;
 
   constructor(req: SessionRequest, data?: Record<string, unknown> | null) {
@@ -38,6 +40,7 @@ export class Session {
     this[kTrack] = undefined;
     this[kJson] = undefined;
     this[kCreated] = 0;
+    this[kLoaded] = undefined;
     if (typeof data === 'object' && data !== null) {
       // `in` (not hasOwnProperty) on purpose: stored keys never shadow methods,
       // `id`, or Object.prototype members such as `__proto__`.
@@ -135,6 +138,8 @@ export function createSession(req: SessionRequest, sess: Record<string, any>): S
   const session = new Session(req, sess);
   const created = (sess as { [kCreated]?: number })[kCreated];
   if (created !== undefined) session[kCreated] = created;
+  const loaded = (sess as { [kLoaded]?: Loaded })[kLoaded];
+  if (loaded !== undefined) session[kLoaded] = loaded;
   req.session = session;
   return session;
 }
