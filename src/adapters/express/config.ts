@@ -7,7 +7,7 @@ import { HotsessionExpressStore, isHotsessionStore, toExpressStore } from './bri
 import { Cookie, type CookieOptions } from './cookie';
 import { MemoryStore } from './memory-store';
 import { Session, type SessionRequest } from './session';
-import type { Store } from './store';
+import type { ConnectStore, Store } from './store';
 
 /** Connect-style `next`. */
 export type Next = (err?: unknown) => void;
@@ -37,7 +37,7 @@ export interface SessionOptions {
   /** Signing secret(s): the first signs, all verify. Without it, `req.secret` (cookie-parser) is used. */
   secret?: string | Buffer | Array<string | Buffer>;
   /** An express-session store, or a hotsession SessionStore (wrapped by `toExpressStore`). @default new MemoryStore() */
-  store?: Store | SessionStore;
+  store?: Store | ConnectStore | SessionStore;
   /** What `req.session = null` / `delete req.session` does to the stored session. @default 'keep' */
   unset?: 'destroy' | 'keep';
   /** Body encoding when `store` is a hotsession store (see `ExpressStoreOptions`). @default 'json' */
@@ -92,7 +92,7 @@ export class Config {
     if ((store as { kind?: unknown }).kind === 'cookie') {
       throw optionsError('hotsession cookie stores keep the session in the cookie, which express-session apps do not expect: use hotsession/http or hotsession/uws with them');
     }
-    this.store = isHotsessionStore(store) ? toExpressStore(store, { serializer: opts.serializer, ttl: opts.ttl, cookie: typeof opts.cookie === 'object' ? opts.cookie : undefined }) : (store as Store);
+    this.store = isHotsessionStore(store) ? toExpressStore(store, { serializer: opts.serializer, ttl: opts.ttl, cookie: typeof opts.cookie === 'object' ? opts.cookie : undefined }) : (store as unknown as Store);
     this.proxy = opts.proxy;
     if (opts.resave === undefined) deprecate('HOTSESSION_DEP_RESAVE', 'session(): undefined resave option; provide resave option (defaults to true, as in express-session)');
     if (opts.saveUninitialized === undefined) {
