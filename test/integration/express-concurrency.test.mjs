@@ -114,3 +114,28 @@ for (const [label, { make, skip }] of Object.entries(stores)) {
     });
   }
 }
+
+describe('one record format: hotsession/express and hotsession/http share sessions on one store', () => {
+  test('a session hotsession/express wrote is read by hotsession/http under the same cookie name, and the other way', async () => {
+    const { sessions, getSession } = require('hotsession/http');
+    const store = new MemoryStore();
+    const app = express();
+    app.use(session({ secret: 'k', resave: false, saveUninitialized: false, store }));
+    app.get('/set', (req, res) => {
+      req.session.user = 'ada';
+      res.send('ok');
+    });
+    app.get('/user', (req, res) => res.send(String(req.session.user ?? '')));
+    const viaExpress = await serve(app);
+    const mw = sessions('connect.sid', store, { secret: 'k', cookie: { secure: false } });
+    const viaHttp = await serve((req, res) => mw(req, res, () => {
+      const s = getSession(req);
+      if (req.url === '/set') s.set('plan', 'pro');
+      res.end(JSON.stringify({ user: s.get('user') ?? null, isNew: s.isNew }));
+    }));
+    const { cookie } = await viaExpress('/set');
+    assert.deepEqual(JSON.parse((await viaHttp('/set', { cookie })).body), { user: 'ada', isNew: false });
+    // hotsession/http patched the record: hotsession/express still reads it whole.
+    assert.equal((await viaExpress('/user', { cookie })).body, 'ada');
+  });
+});

@@ -1,6 +1,7 @@
 import { codec } from '../../codec';
 import { FRAME_MAGIC, KIND_RECORD, RECORD_VERSION } from '../../codec/layout';
 import { decodeData } from '../../codec/msgpack';
+import { nameTag } from '../../codec/record';
 import { recordObject } from '../../core/record-keys';
 import { optionsError } from '../../errors';
 import type { DecodedRecord, MaybePromise, SessionStore } from '../../stores/types';
@@ -42,6 +43,14 @@ export interface ExpressStoreOptions {
    * @default {} (path '/', httpOnly, browser-session unless the record has an expiry)
    */
   cookie?: CookieOptions;
+  /**
+   * The session (cookie) name new records are bound to (their name tag,
+   * as `SessionManager(name)` binds the other adapters' records), so that
+   * hotsession/http or hotsession/uws under the same name read them. The
+   * middleware passes its `name` option.
+   * @default 'connect.sid'
+   */
+  name?: string;
 }
 
 function isPromise<T>(v: MaybePromise<T>): v is Promise<T> {
@@ -77,6 +86,7 @@ export class HotsessionExpressStore extends Store {
   readonly #msgpack: boolean;
   readonly #ttl: number;
   readonly #cookie: CookieOptions;
+  readonly #tag: number;
 
   constructor(store: SessionStore, options: ExpressStoreOptions = {}) {
     super();
@@ -89,6 +99,7 @@ export class HotsessionExpressStore extends Store {
     this.#msgpack = serializer === 'msgpack';
     this.#ttl = ttl;
     this.#cookie = options.cookie ?? {};
+    this.#tag = nameTag(options.name ?? 'connect.sid');
   }
 
   override get(sid: string, callback: Callback<Record<string, any> | null>): void {
@@ -108,7 +119,8 @@ export class HotsessionExpressStore extends Store {
       const s = session as { [kCreated]?: number; [kLoaded]?: Loaded };
       const created = s[kCreated] ? s[kCreated] : now;
       const loaded = s[kLoaded]?.id === sid ? s[kLoaded] : undefined;
-      const tag = loaded?.tag ?? 0;
+      // A loaded record keeps its own tag: the patch must match the record it lands on.
+      const tag = loaded?.tag ?? this.#tag;
       const enc = encodeSession(data, loaded, created, tag);
       const landed = (): void => {
         // The next save of this session in the same request sends only what changed since this one.

@@ -92,7 +92,7 @@ export class Config {
     if ((store as { kind?: unknown }).kind === 'cookie') {
       throw optionsError('hotsession cookie stores keep the session in the cookie, which express-session apps do not expect: use hotsession/http or hotsession/uws with them');
     }
-    this.store = isHotsessionStore(store) ? toExpressStore(store, { serializer: opts.serializer, ttl: opts.ttl, cookie: typeof opts.cookie === 'object' ? opts.cookie : undefined }) : (store as unknown as Store);
+    this.store = isHotsessionStore(store) ? toExpressStore(store, { serializer: opts.serializer, ttl: opts.ttl, cookie: typeof opts.cookie === 'object' ? opts.cookie : undefined, name: this.name }) : (store as unknown as Store);
     this.proxy = opts.proxy;
     if (opts.resave === undefined) deprecate('HOTSESSION_DEP_RESAVE', 'session(): undefined resave option; provide resave option (defaults to true, as in express-session)');
     if (opts.saveUninitialized === undefined) {
