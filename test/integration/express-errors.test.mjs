@@ -105,6 +105,24 @@ for (const [major, express] of Object.entries(expresses)) {
       assert.equal(errors[0].status, 503);
     });
 
+    test('a cookie that cannot be serialized answers 500 through the error path, with nothing stored', async () => {
+      const store = new FailingStore();
+      const { app: a, errors } = app(express, store, (r) => {
+        r.get('/', (req, res) => {
+          req.session.n = 1;
+          req.session.cookie.domain = 'not a domain;';
+          res.send('ok');
+        });
+      });
+      const get = await serve(a);
+      const r = await get('/');
+      assert.equal(r.status, 500);
+      assert.equal(r.cookie, undefined);
+      assert.equal(errors.length, 1);
+      assert.equal(errors[0].message, 'option domain is invalid');
+      assert.equal(store.size, 0, 'nothing stored');
+    });
+
     test('a store error on load carries status 503', { skip: redisSkip?.reason ?? false }, async () => {
       const Redis = require('ioredis');
       const { RedisStore } = require('hotsession/redis');

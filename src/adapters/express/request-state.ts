@@ -213,6 +213,14 @@ export class RequestState implements Tracker {
     this.memoSession = sess;
     this.memoHash = fingerprint(sess);
     try {
+      // With a hotsession store the cookie is decided before the store call (nothing the store
+      // does changes that decision): a cookie that cannot be serialized then answers 500 through
+      // the error path, with nothing stored. Connect-style stores keep express-session's order
+      // (the decision at writeHead, its error after the response).
+      if (cfg.answersStoreErrors && !this.headersFired) {
+        this.headersFired = true;
+        this.#setCookie();
+      }
       if (this.shouldSave(sid, sess)) {
         const f = new Finisher(end, res, chunk, encoding, callback);
         sess[kJson] = this.memoHash;
