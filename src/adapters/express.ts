@@ -25,8 +25,8 @@ import type { CookieData as CData, CookieOptions as COpts } from './express/cook
 import type { Next as NextFn, SessionOptions as Opts } from './express/config';
 import type { ExpressMemoryStoreOptions as MemOpts } from './express/memory-store';
 import type { SessionMiddleware as Mw } from './express/middleware';
-import type { SessionRequest as SReq } from './express/session';
-import type { Callback as Cb, Store as StoreType, StoreConstructor as StoreCtor } from './express/store';
+import type { RequestSession as RSession, SessionCookie as SCookie, SessionData as SData, SessionRequest as SReq } from './express/session';
+import type { Callback as Cb, ConnectStore as CStore, Store as StoreType, StoreConstructor as StoreCtor } from './express/store';
 
 /** `session(options)`: the middleware factory, with express-session's constructors attached. */
 function session(options?: Opts): Mw {
@@ -55,12 +55,43 @@ declare namespace session {
   export type Callback<T = void> = Cb<T>;
   export type StoreConstructor = StoreCtor;
   export type SessionRequest = SReq;
+  export type ConnectStore = CStore;
+  export type RequestSession = RSession;
+  export type SessionCookie = SCookie;
+  /**
+   * The app's session data; augment it to type `req.session`:
+   *
+   *     declare module 'hotsession/express' {
+   *       interface SessionData { user: string }
+   *     }
+   */
+  export interface SessionData extends SData {}
+  /**
+   * What the middleware adds to Express's `Request`. When the app also has
+   * `@types/express-session`, its declarations of these fields (and its
+   * `SessionData`) take precedence: they satisfy these ones.
+   */
+  export interface RequestFields {
+    session: RSession & Partial<SessionData>;
+    sessionID: string;
+    sessionStore: CStore;
+  }
   // The constructors as types too: `const s: Store = ...`, `req.session as Session`.
   export type Store = StoreType;
   export type MemoryStore = InstanceType<typeof MemoryStore>;
   export type Session = InstanceType<typeof Session>;
   export type Cookie = InstanceType<typeof Cookie>;
   export type HotsessionExpressStore = InstanceType<typeof HotsessionExpressStore>;
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    // Through `extends` rather than own properties: @types/express-session declares the same
+    // properties on Request, and a second declaration of a different type would not compile.
+    // eslint-disable-next-line @typescript-eslint/no-empty-interface
+    interface Request extends session.RequestFields {}
+  }
 }
 
 export = session;

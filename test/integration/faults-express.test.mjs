@@ -7,8 +7,7 @@
 // Target behaviour, asserted here: a save that failed before anything was
 // written answers 503 through the error path, with status/statusCode 503 on
 // the error (Express's final handler answers err.status, else 500); no 200 for
-// a save the store never acknowledged; every request answered. Several of
-// these are marked todo until the express adapter rewrite lands (#14.10, #14.11).
+// a save the store never acknowledged; every request answered (#14.10, #14.11).
 import { describe, test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { faultSkip, printFigures, assertNoCrash, assertAnswered, assertWithin, assertNothingLost } from '../helpers/fault-checks.mjs';
@@ -21,7 +20,6 @@ const PER_BATCH_BOUND = 2 * 1000 + 250; // two of RedisStore's default timeouts 
 const HS = 'hotsession/express + RedisStore';
 const HS_CR = 'hotsession/express + connect-redis';
 const ES_CR = 'express-session + connect-redis';
-const REWRITE = 'the express adapter rewrite';
 
 describe(`Express during a Redis freeze (${FREEZE_MS / 1000} s): hotsession/express beside express-session`, { skip, timeout: 120_000 }, () => {
   let results;
@@ -66,15 +64,15 @@ describe(`Express during a Redis freeze (${FREEZE_MS / 1000} s): hotsession/expr
     assertWithin(HS, results[HS], PER_BATCH_BOUND, 'read + write timeout');
   });
 
-  test(`${HS}: no 200 for a save Redis never acknowledged`, { todo: `#14.10 (${REWRITE})` }, () => {
+  test(`${HS}: no 200 for a save Redis never acknowledged`, () => {
     assert.equal(results[HS].okWhileDown, 0, `${results[HS].okWhileDown} saves answered 200 while Redis was frozen`);
   });
 
-  test(`${HS}: every request answered, with 200 or 503`, { todo: `#14.10/#14.11 (${REWRITE})` }, () => {
+  test(`${HS}: every request answered, with 200 or 503`, () => {
     assertAnswered(HS, results[HS]);
   });
 
-  test(`${HS}: the store error reaches the error path with status/statusCode 503`, { todo: `#14.11 (${REWRITE})` }, () => {
+  test(`${HS}: the store error reaches the error path with status/statusCode 503`, () => {
     const errors = results[HS].errors;
     assert.ok(Object.keys(errors).length > 0, 'no error reached the error path');
     for (const key of Object.keys(errors)) assert.match(key, / 503$/, `error without status 503: ${key} (${errors[key]}x)`);
@@ -111,7 +109,7 @@ describe('Express on slow Redis (+500 ms per reply, maxPending 32): refused save
     assertNoCrash(HS, f);
   });
 
-  test('a refused save is answered 503, and no acknowledged write is lost', { todo: `#14.10 (${REWRITE})` }, () => {
+  test('a refused save is answered 503, and no acknowledged write is lost', () => {
     assertAnswered(HS, f);
     assertNothingLost(HS, f);
   });

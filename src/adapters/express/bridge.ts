@@ -1,13 +1,15 @@
 import { codec } from '../../codec';
 import { FRAME_MAGIC, KIND_RECORD, RECORD_VERSION } from '../../codec/layout';
-import { decodeData, encodeData } from '../../codec/msgpack';
+import { decodeData } from '../../codec/msgpack';
+import { nameTag } from '../../codec/record';
 import { recordObject } from '../../core/record-keys';
 import { optionsError } from '../../errors';
 import type { DecodedRecord, MaybePromise, SessionStore } from '../../stores/types';
 import { sessionJson } from './json';
 import { cookieExpiry, Store, type Callback } from './store';
 import { Cookie, type CookieOptions } from './cookie';
-import { kCreated } from './symbols';
+import { deliver, encodeSession, snapshot, type Loaded } from './per-key';
+import { kCreated, kLoaded } from './symbols';
 
 /**
  * Options of {@link toExpressStore}.
@@ -41,6 +43,14 @@ export interface ExpressStoreOptions {
    * @default {} (path '/', httpOnly, browser-session unless the record has an expiry)
    */
   cookie?: CookieOptions;
+  /**
+   * The session (cookie) name new records are bound to (their name tag,
+   * as `SessionManager(name)` binds the other adapters' records), so that
+   * hotsession/http or hotsession/uws under the same name read them. The
+   * middleware passes its `name` option.
+   * @default 'connect.sid'
+   */
+  name?: string;
 }
 
 function isPromise<T>(v: MaybePromise<T>): v is Promise<T> {
@@ -76,6 +86,7 @@ export class HotsessionExpressStore extends Store {
   readonly #msgpack: boolean;
   readonly #ttl: number;
   readonly #cookie: CookieOptions;
+  readonly #tag: number;
 
   constructor(store: SessionStore, options: ExpressStoreOptions = {}) {
     super();
@@ -88,12 +99,13 @@ export class HotsessionExpressStore extends Store {
     this.#msgpack = serializer === 'msgpack';
     this.#ttl = ttl;
     this.#cookie = options.cookie ?? {};
+    this.#tag = nameTag(options.name ?? 'connect.sid');
   }
 
   override get(sid: string, callback: Callback<Record<string, any> | null>): void {
     settle(() => {
       const rec = this.store.get(sid);
-      return isPromise(rec) ? rec.then((r) => readRecord(r, this.#cookie)) : readRecord(rec, this.#cookie);
+      return isPromise(rec) ? rec.then((r) => readRecord(sid, r, this.#cookie)) : readRecord(sid, rec, this.#cookie);
     }, callback);
   }
 
@@ -102,11 +114,28 @@ export class HotsessionExpressStore extends Store {
     const ttl = this.#lifetime(session, now);
     if (ttl <= 0) return settle(() => this.store.destroy(sid), callback);
     settle(() => {
-      const body = this.#msgpack ? encodeData(plain(session)) : Buffer.from(sessionJson(session), 'utf8');
-      const created = (session as { [kCreated]?: number })[kCreated];
+      // The session as the store keeps it: JSON's view of it (express-session's), or msgpack's.
+      const data = this.#msgpack ? plain(session) : (JSON.parse(sessionJson(session)) as Record<string, unknown>);
+      const s = session as { [kCreated]?: number; [kLoaded]?: Loaded };
+      const created = s[kCreated] ? s[kCreated] : now;
+      const loaded = s[kLoaded]?.id === sid ? s[kLoaded] : undefined;
+      // A loaded record keeps its own tag: the patch must match the record it lands on.
+      const tag = loaded?.tag ?? this.#tag;
+      const enc = encodeSession(data, loaded, created, tag);
+      const landed = (): void => {
+        // The next save of this session in the same request sends only what changed since this one.
+        s[kLoaded] = { id: sid, tag, values: enc.values };
+      };
       // Hard expiry 0: `touch` extends the store's TTL without rewriting the
       // record, so the TTL is the only expiry that stays true.
-      return this.store.set(sid, codec.frame(body, 0, created ? created : now), ttl);
+      const op = !enc.patch
+        ? this.store.set(sid, enc.bytes!, ttl)
+        : enc.bytes === null
+          ? this.store.touch(sid, ttl)
+          : deliver(this.store, sid, enc.bytes, ttl, () => encodeSession(data, undefined, created, tag).bytes!);
+      if (isPromise(op)) return (op as Promise<unknown>).then(landed);
+      landed();
+      return undefined;
     }, callback);
   }
 
@@ -162,18 +191,20 @@ export function isHotsessionStore(x: unknown): x is SessionStore {
  * wrote under the same key (connect-redis's JSON text, or a record its store
  * decoded): those are read too, so switching stacks logs nobody out.
  */
-function readRecord(rec: Uint8Array | DecodedRecord | null, defaults: CookieOptions): Record<string, any> | null {
+function readRecord(sid: string, rec: Uint8Array | DecodedRecord | null, defaults: CookieOptions): Record<string, any> | null {
   if (rec === null) return null;
   const now = Date.now();
   let sess: Record<string, any> | null;
   let created = now;
   let expiresAt = 0;
+  let loaded: Loaded | undefined;
   if (rec instanceof Uint8Array && rec[0] === FRAME_MAGIC && rec[1] === RECORD_VERSION) {
     // A per-key record written by the other adapters: every value that decodes.
     // A FORWARD marker (a regenerated id) is no session, as in the core.
     const view = codec.scan(rec);
     if (view === null || view.kind !== KIND_RECORD) return null;
     sess = recordObject(rec, view);
+    loaded = snapshot(sid, rec, view);
     created = view.createdAt;
     expiresAt = view.expiresAt;
   } else if (rec instanceof Uint8Array) {
@@ -205,6 +236,7 @@ function readRecord(rec: Uint8Array | DecodedRecord | null, defaults: CookieOpti
     return null;
   }
   (sess as { [kCreated]?: number })[kCreated] = created;
+  if (loaded !== undefined) (sess as { [kLoaded]?: Loaded })[kLoaded] = loaded;
   return sess;
 }
 

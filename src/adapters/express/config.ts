@@ -3,11 +3,11 @@ import type { Signer } from '../../codec/types';
 import { generateId } from '../../core/id';
 import { optionsError } from '../../errors';
 import type { SessionStore } from '../../stores/types';
-import { isHotsessionStore, toExpressStore } from './bridge';
+import { HotsessionExpressStore, isHotsessionStore, toExpressStore } from './bridge';
 import { Cookie, type CookieOptions } from './cookie';
 import { MemoryStore } from './memory-store';
 import { Session, type SessionRequest } from './session';
-import type { Store } from './store';
+import type { ConnectStore, Store } from './store';
 
 /** Connect-style `next`. */
 export type Next = (err?: unknown) => void;
@@ -37,7 +37,7 @@ export interface SessionOptions {
   /** Signing secret(s): the first signs, all verify. Without it, `req.secret` (cookie-parser) is used. */
   secret?: string | Buffer | Array<string | Buffer>;
   /** An express-session store, or a hotsession SessionStore (wrapped by `toExpressStore`). @default new MemoryStore() */
-  store?: Store | SessionStore;
+  store?: Store | ConnectStore | SessionStore;
   /** What `req.session = null` / `delete req.session` does to the stored session. @default 'keep' */
   unset?: 'destroy' | 'keep';
   /** Body encoding when `store` is a hotsession store (see `ExpressStoreOptions`). @default 'json' */
@@ -72,6 +72,13 @@ export class Config {
   /** Signer of the `secret` option; null when `req.secret` must be used. */
   readonly signer: Signer | null;
   readonly storeTouches: boolean;
+  /**
+   * The store is a hotsession store (bridged): its errors carry status 503,
+   * and a save that failed before anything was sent answers through the
+   * error path. Connect-style stores keep express-session's behaviour (the
+   * response completes, the error follows).
+   */
+  readonly answersStoreErrors: boolean;
   ready = true;
 
   constructor(options: SessionOptions | undefined) {
@@ -85,7 +92,7 @@ export class Config {
     if ((store as { kind?: unknown }).kind === 'cookie') {
       throw optionsError('hotsession cookie stores keep the session in the cookie, which express-session apps do not expect: use hotsession/http or hotsession/uws with them');
     }
-    this.store = isHotsessionStore(store) ? toExpressStore(store, { serializer: opts.serializer, ttl: opts.ttl, cookie: typeof opts.cookie === 'object' ? opts.cookie : undefined }) : (store as Store);
+    this.store = isHotsessionStore(store) ? toExpressStore(store, { serializer: opts.serializer, ttl: opts.ttl, cookie: typeof opts.cookie === 'object' ? opts.cookie : undefined, name: this.name }) : (store as unknown as Store);
     this.proxy = opts.proxy;
     if (opts.resave === undefined) deprecate('HOTSESSION_DEP_RESAVE', 'session(): undefined resave option; provide resave option (defaults to true, as in express-session)');
     if (opts.saveUninitialized === undefined) {
@@ -101,6 +108,7 @@ export class Config {
     if (!secret) deprecate('HOTSESSION_DEP_SECRET', "session(): no secret option; cookie-parser's req.secret is used instead");
     this.signer = secret ? codec.createSigner(Array.isArray(secret) ? secret : [secret]) : null;
     this.storeTouches = typeof this.store.touch === 'function';
+    this.answersStoreErrors = this.store instanceof HotsessionExpressStore;
 
     // Stores regenerate sessions through `store.generate`, as with express-session.
     this.store.generate = (req) => this.generate(req);

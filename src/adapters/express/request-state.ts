@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Signer } from '../../codec/types';
 import { serializeSetCookie } from './cookie';
+import { handlerFailure, storeFailure } from './errors';
 import { fingerprint } from './json';
 import type { Config, Next } from './config';
 import { Finisher, type Chunk, type EndFn } from './finisher';
@@ -33,6 +34,10 @@ export class RequestState implements Tracker {
   memoHash = '';
   /** `writeHead` already ran once (the cookie decision is made then, once). */
   headersFired = false;
+  /** The response went back to the error path: the patched `end` passes straight through. */
+  released = false;
+  /** The Set-Cookie line this middleware added, if any. */
+  cookieValue: string | undefined = undefined;
   readonly end: EndFn;
   readonly writeHead: (this: ServerResponse, ...args: unknown[]) => ServerResponse;
 
@@ -77,7 +82,7 @@ export class RequestState implements Tracker {
 
   /** Store answer for the id in the cookie. */
   loaded(err: any, sess: Record<string, any> | null | undefined): void {
-    if (err && err.code !== 'ENOENT') return this.next(err);
+    if (err && err.code !== 'ENOENT') return this.next(this.cfg.answersStoreErrors ? storeFailure(err) : err);
     try {
       if (err || !sess) this.generate();
       else this.inflate(sess);
@@ -124,8 +129,20 @@ export class RequestState implements Tracker {
       : cfg.rolling || (sess.cookie.expires != null && this.isModified(sess));
   }
 
-  /** Just before the headers go out: set the cookie if the session calls for one. */
+  /**
+   * Just before the headers go out: set the cookie if the session calls for
+   * one. Runs inside `writeHead`, so a throw (a broken session, a cookie that
+   * cannot be serialized) goes to `next` instead of out of the caller's write.
+   */
   onHeaders(): void {
+    try {
+      this.#setCookie();
+    } catch (err) {
+      setImmediate(this.next, err);
+    }
+  }
+
+  #setCookie(): void {
     const req = this.req;
     const sess = req.session;
     if (!sess) return;
@@ -137,22 +154,23 @@ export class RequestState implements Tracker {
       sess.touch();
       this.touched = true;
     }
-    try {
-      const value = serializeSetCookie(this.cfg.name, 's:' + this.signer.sign(sid as string), sess.cookie.data);
-      const res = this.res;
-      const prev = res.getHeader('Set-Cookie');
-      res.setHeader('Set-Cookie', prev === undefined ? [value] : Array.isArray(prev) ? [...prev, value] : [String(prev), value]);
-    } catch (err) {
-      setImmediate(this.next, err);
-    }
+    const value = serializeSetCookie(this.cfg.name, 's:' + this.signer.sign(sid as string), sess.cookie.data);
+    this.cookieValue = value;
+    const res = this.res;
+    const prev = res.getHeader('Set-Cookie');
+    res.setHeader('Set-Cookie', prev === undefined ? [value] : Array.isArray(prev) ? [...prev, value] : [String(prev), value]);
   }
 
   /**
    * The patched `res.end`: destroys, saves or touches the session first and
-   * ends the response when the store answered (see {@link Finisher}).
+   * ends the response when the store answered (see {@link Finisher}). A
+   * throw from that work (a handler replaced `cookie` or `save`, or stored a
+   * value JSON cannot walk) answers 500 through the error path: it must not
+   * reach the handler, which may have called `end` from a callback with no
+   * one to catch it, and it must not leave the socket open.
    */
   onEnd(res: ServerResponse, chunk: unknown, encoding: unknown, callback: unknown): unknown {
-    if (this.ended) return false;
+    if (this.ended) return this.released ? this.end.call(res, chunk, encoding, callback) : false;
     this.ended = true;
     if (typeof chunk === 'function') {
       callback = chunk;
@@ -161,17 +179,29 @@ export class RequestState implements Tracker {
       callback = encoding;
       encoding = undefined;
     }
+    try {
+      return this.#endSession(res, chunk as Chunk, encoding, callback);
+    } catch (err) {
+      this.memoSession = null;
+      this.memoHash = '';
+      if (!this.#release(res, handlerFailure(err))) {
+        // Part of the response is on the wire: finish it and report the error, as a failed save does.
+        setImmediate(this.next, handlerFailure(err));
+        return this.end.call(res, chunk, encoding, callback);
+      }
+      return false;
+    }
+  }
+
+  #endSession(res: ServerResponse, chunk: Chunk, encoding: unknown, callback: unknown): unknown {
     const end = this.end;
     const req = this.req;
     const cfg = this.cfg;
     const sid = req.sessionID;
     const sess = req.session;
     if (this.shouldDestroy(sid, sess)) {
-      const f = new Finisher(end, res, chunk as Chunk, encoding, callback);
-      cfg.store.destroy(sid as string, (err?: unknown) => {
-        if (err) setImmediate(this.next, err);
-        f.finish();
-      });
+      const f = new Finisher(end, res, chunk, encoding, callback);
+      cfg.store.destroy(sid as string, (err?: unknown) => this.#settled(res, f, err));
       return f.start();
     }
     if (!sess) return end.call(res, chunk, encoding, callback);
@@ -183,25 +213,27 @@ export class RequestState implements Tracker {
     this.memoSession = sess;
     this.memoHash = fingerprint(sess);
     try {
+      // With a hotsession store the cookie is decided before the store call (nothing the store
+      // does changes that decision): a cookie that cannot be serialized then answers 500 through
+      // the error path, with nothing stored. Connect-style stores keep express-session's order
+      // (the decision at writeHead, its error after the response).
+      if (cfg.answersStoreErrors && !this.headersFired) {
+        this.headersFired = true;
+        this.#setCookie();
+      }
       if (this.shouldSave(sid, sess)) {
-        const f = new Finisher(end, res, chunk as Chunk, encoding, callback);
+        const f = new Finisher(end, res, chunk, encoding, callback);
         sess[kJson] = this.memoHash;
         try {
-          sess.save((err?: unknown) => {
-            if (err) setImmediate(this.next, err);
-            f.finish();
-          });
+          sess.save((err?: unknown) => this.#settled(res, f, err));
         } finally {
           sess[kJson] = undefined;
         }
         return f.start();
       }
       if (cfg.storeTouches && this.shouldTouch(sid, sess)) {
-        const f = new Finisher(end, res, chunk as Chunk, encoding, callback);
-        cfg.store.touch!(sid as string, sess, (err?: unknown) => {
-          if (err) setImmediate(this.next, err);
-          f.finish();
-        });
+        const f = new Finisher(end, res, chunk, encoding, callback);
+        cfg.store.touch!(sid as string, sess, (err?: unknown) => this.#settled(res, f, err));
         return f.start();
       }
       return end.call(res, chunk, encoding, callback);
@@ -209,5 +241,55 @@ export class RequestState implements Tracker {
       this.memoSession = null;
       this.memoHash = '';
     }
+  }
+
+  /**
+   * The store answered the end-of-request call. With a hotsession store, a
+   * failure before anything was sent answers through the error path (503:
+   * the response promised a saved session); a response already streaming,
+   * or a connect-style store, completes and the error follows, as in
+   * express-session.
+   */
+  #settled(res: ServerResponse, f: Finisher, err: unknown): void {
+    // The error path already owns this response (the end-of-request work threw after the store call).
+    if (this.released) return;
+    if (err) {
+      if (this.cfg.answersStoreErrors) {
+        const e = storeFailure(err);
+        if (this.#release(res, e)) return;
+        setImmediate(this.next, e);
+      } else {
+        setImmediate(this.next, err);
+      }
+    }
+    f.finish();
+  }
+
+  /**
+   * Hands an unsent response to the error path with `err`: the held chunk
+   * is dropped, the session cookie taken back, and the header block that
+   * `end` prepared (never written: the chunk was held) undone, so Express's
+   * error handler can answer `err.status`. False when bytes already left.
+   */
+  #release(res: ServerResponse, err: Error): boolean {
+    const r = res as ServerResponse & { _header: unknown; _headerSent: boolean };
+    if (r._headerSent || this.released) return false;
+    this.released = true;
+    // The error response carries no session cookie: the session was never stored.
+    this.headersFired = true;
+    // Node keeps the prepared header block in `_header` until the first write; clearing it (and the
+    // status text writeHead filled in) lets the next writeHead build a new one.
+    r._header = null;
+    res.statusMessage = '';
+    if (this.cookieValue !== undefined) {
+      const now = res.getHeader('Set-Cookie');
+      if (Array.isArray(now)) {
+        const rest = now.filter((v) => v !== this.cookieValue);
+        if (rest.length > 0) res.setHeader('Set-Cookie', rest);
+        else res.removeHeader('Set-Cookie');
+      }
+    }
+    setImmediate(this.next, err);
+    return true;
   }
 }

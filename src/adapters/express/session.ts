@@ -1,10 +1,58 @@
 import { Cookie } from './cookie';
-import { kCreated, kId, kJson, kReq, kTrack } from './symbols';
+import type { Loaded } from './per-key';
+import { kCreated, kId, kJson, kLoaded, kReq, kTrack } from './symbols';
+
+/**
+ * The session data of an app, augmentable like express-session's:
+ *
+ *     declare module 'hotsession/express' {
+ *       interface SessionData { user: string; views: number }
+ *     }
+ *
+ * `req.session` is then typed `Session & Partial<SessionData>`, so a
+ * misspelled key is a compile error.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface SessionData {}
+
+/**
+ * What `req.session.cookie` offers, in the shape express-session's Cookie
+ * has too (so both libraries' types can describe one request).
+ */
+export interface SessionCookie {
+  originalMaxAge: number | null | undefined;
+  maxAge?: number | null | undefined;
+  expires?: Date | null | undefined;
+  secure?: boolean | 'auto' | undefined;
+  httpOnly?: boolean | undefined;
+  path?: string | undefined;
+  domain?: string | undefined;
+  sameSite?: boolean | string | undefined;
+  partitioned?: boolean | undefined;
+  priority?: string | undefined;
+}
+
+/**
+ * `req.session` as Express's `Request` declares it: the methods and fields
+ * every express-session-style session has. Written structurally so that
+ * express-session's own `Session` type (from `@types/express-session`, when
+ * an app has it) satisfies it too.
+ */
+export interface RequestSession {
+  readonly id: string;
+  cookie: SessionCookie;
+  regenerate(callback: (err: any) => void): this;
+  destroy(callback?: (err: any) => void): this;
+  reload(callback: (err: any) => void): this;
+  save(callback?: (err: any) => void): this;
+  touch(): this;
+  resetMaxAge(): this;
+}
 
 /** The parts of a request a session uses (an Express or node:http request). */
 export interface SessionRequest {
   sessionID?: unknown;
-  session?: Session | null;
+  session?: (Session & Partial<SessionData>) | null;
   sessionStore?: any;
   [key: string]: any;
 }
@@ -22,14 +70,14 @@ export interface Tracker {
  * `Object.keys(req.session)` and `JSON.stringify(req.session)` show data only.
  * Methods talk to `req.sessionStore` with callbacks, like express-session's.
  */
-export class Session {
+export class Session implements RequestSession {
   declare cookie: Cookie;
   declare [kReq]: SessionRequest;
   declare [kId]: string;
   declare [kTrack]: Tracker | undefined;
   declare [kJson]: string | undefined;
   declare [kCreated]: number;
-  [key: string]: any;
+  declare [kLoaded]: Loaded | undefined;
 
   constructor(req: SessionRequest, data?: Record<string, unknown> | null) {
     // Hidden fields first and always, so every session has one shape.
@@ -38,11 +86,12 @@ export class Session {
     this[kTrack] = undefined;
     this[kJson] = undefined;
     this[kCreated] = 0;
+    this[kLoaded] = undefined;
     if (typeof data === 'object' && data !== null) {
       // `in` (not hasOwnProperty) on purpose: stored keys never shadow methods,
       // `id`, or Object.prototype members such as `__proto__`.
       for (const prop in data) {
-        if (!(prop in this)) this[prop] = data[prop];
+        if (!(prop in this)) (this as unknown as Record<string, unknown>)[prop] = data[prop];
       }
     }
   }
@@ -135,6 +184,8 @@ export function createSession(req: SessionRequest, sess: Record<string, any>): S
   const session = new Session(req, sess);
   const created = (sess as { [kCreated]?: number })[kCreated];
   if (created !== undefined) session[kCreated] = created;
+  const loaded = (sess as { [kLoaded]?: Loaded })[kLoaded];
+  if (loaded !== undefined) session[kLoaded] = loaded;
   req.session = session;
   return session;
 }

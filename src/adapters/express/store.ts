@@ -28,6 +28,20 @@ export interface Store extends EventEmitter {
   createSession(req: SessionRequest, session: Record<string, any>): Session;
 }
 
+/**
+ * What `session({ store })` needs of a connect-style store: the three
+ * callback methods (and `touch` when it has one) on an EventEmitter. Written
+ * loosely on purpose, so that any store typed by `@types/express-session`
+ * (connect-redis, connect-mongo, express-session's MemoryStore...) is
+ * accepted without a cast.
+ */
+export interface ConnectStore extends EventEmitter {
+  get(sid: string, callback: (err: any, session?: any) => void): void;
+  set(sid: string, session: any, callback?: (err?: any) => void): void;
+  destroy(sid: string, callback?: (err?: any) => void): void;
+  touch?(sid: string, session: any, callback?: (err?: any) => void): void;
+}
+
 /** `Store` is a plain constructor so both `class X extends Store` and `Store.call(this)` + `util.inherits` work. */
 export interface StoreConstructor {
   new (): Store;

@@ -18,3 +18,5 @@ export const kTrack = Symbol('hotsession.express.track');
 export const kJson = Symbol('hotsession.express.json');
 /** Session / decoded record -> creation time (ms) of the stored record. */
 export const kCreated = Symbol('hotsession.express.created');
+/** Session / decoded record -> what it was loaded as from a per-key record (per-key.ts): what a save diffs against. */
+export const kLoaded = Symbol('hotsession.express.loaded');

@@ -1,0 +1,141 @@
+// Overlapping requests on one session through hotsession/express, on
+// hotsession stores (#16 item 2): each request loads the session, waits until
+// every one of them has loaded it, then sets its own key and answers. With
+// whole-record saves all but the last write would be lost; per-key saves keep
+// every key. Real servers on 127.0.0.1:0, real Redis.
+import { test, describe, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRequire } from 'node:module';
+import { setTimeout as sleep } from 'node:timers/promises';
+import session from 'hotsession/express';
+import { MemoryStore } from 'hotsession';
+import { backend, REDIS_URL } from '../helpers/backends.mjs';
+import { dropRedisPrefix } from '../helpers/cleanup.mjs';
+import { closeServers, serve } from '../helpers/serve.mjs';
+
+const require = createRequire(import.meta.url);
+const express = require('express');
+const redisSkip = await backend('redis');
+const prefix = `hs:express-concurrency:${process.pid}:`;
+const cleanups = [];
+
+after(async () => {
+  await closeServers();
+  for (const c of cleanups) await c();
+  if (!redisSkip) await dropRedisPrefix(REDIS_URL, prefix);
+});
+
+/** A gate that opens once `n` requests arrived (or after 20 s, so a broken run fails instead of hanging). */
+function gate(n) {
+  let arrived = 0;
+  let open;
+  const opened = new Promise((resolve) => { open = resolve; });
+  return {
+    async arrive() {
+      if (++arrived >= n) open();
+      await Promise.race([opened, sleep(20_000)]);
+    },
+  };
+}
+
+const stores = {
+  'hotsession MemoryStore': { make: () => new MemoryStore() },
+  'hotsession RedisStore': {
+    skip: redisSkip?.reason ?? false,
+    make: () => {
+      const Redis = require('ioredis');
+      const { RedisStore } = require('hotsession/redis');
+      const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+      const store = new RedisStore({ client, prefix });
+      cleanups.push(async () => {
+        await store.close();
+        client.disconnect();
+      });
+      return store;
+    },
+  },
+};
+
+for (const [label, { make, skip }] of Object.entries(stores)) {
+  for (const serializer of ['json', 'msgpack']) {
+    describe(`hotsession/express on ${label} (${serializer}): concurrent requests`, { skip }, () => {
+      for (const n of [20, 200]) {
+        test(`${n} concurrent requests, each setting its own key, keep all ${n} keys`, async () => {
+          const g = gate(n);
+          const app = express();
+          app.use(session({ secret: 'k', resave: false, saveUninitialized: false, serializer, store: make() }));
+          app.get('/init', (req, res) => {
+            req.session.init = 'yes';
+            res.send('ok');
+          });
+          app.get('/hold', async (req, res) => {
+            await g.arrive();
+            req.session[req.query.k] = req.query.v;
+            res.send('ok');
+          });
+          app.get('/all', (req, res) => {
+            const { cookie, ...data } = req.session;
+            res.json(data);
+          });
+          const get = await serve(app);
+          const { cookie } = await get('/init');
+          assert.ok(cookie);
+          const answers = await Promise.all(Array.from({ length: n }, (_, i) => get(`/hold?k=k${i}&v=${i}`, { cookie })));
+          assert.deepEqual(answers.map((a) => a.status), Array(n).fill(200));
+          const data = JSON.parse((await get('/all', { cookie })).body);
+          const expected = { init: 'yes' };
+          for (let i = 0; i < n; i++) expected[`k${i}`] = String(i);
+          assert.equal(Object.keys(data).length, n + 1, `kept ${Object.keys(data).length - 1} of ${n} keys`);
+          assert.deepEqual(data, expected);
+        });
+      }
+
+      test('a deleted key stays deleted and unchanged keys keep what others wrote', async () => {
+        const app = express();
+        app.use(session({ secret: 'k', resave: false, saveUninitialized: false, serializer, store: make() }));
+        app.get('/set', (req, res) => {
+          for (const [k, v] of Object.entries(req.query)) req.session[k] = v;
+          res.send('ok');
+        });
+        app.get('/del', (req, res) => {
+          delete req.session[req.query.k];
+          res.send('ok');
+        });
+        app.get('/all', (req, res) => {
+          const { cookie, ...data } = req.session;
+          res.json(data);
+        });
+        const get = await serve(app);
+        const { cookie } = await get('/set?a=1&b=2');
+        await get('/del?k=a', { cookie });
+        await get('/set?c=3', { cookie });
+        assert.deepEqual(JSON.parse((await get('/all', { cookie })).body), { b: '2', c: '3' });
+      });
+    });
+  }
+}
+
+describe('one record format: hotsession/express and hotsession/http share sessions on one store', () => {
+  test('a session hotsession/express wrote is read by hotsession/http under the same cookie name, and the other way', async () => {
+    const { sessions, getSession } = require('hotsession/http');
+    const store = new MemoryStore();
+    const app = express();
+    app.use(session({ secret: 'k', resave: false, saveUninitialized: false, store }));
+    app.get('/set', (req, res) => {
+      req.session.user = 'ada';
+      res.send('ok');
+    });
+    app.get('/user', (req, res) => res.send(String(req.session.user ?? '')));
+    const viaExpress = await serve(app);
+    const mw = sessions('connect.sid', store, { secret: 'k', cookie: { secure: false } });
+    const viaHttp = await serve((req, res) => mw(req, res, () => {
+      const s = getSession(req);
+      if (req.url === '/set') s.set('plan', 'pro');
+      res.end(JSON.stringify({ user: s.get('user') ?? null, isNew: s.isNew }));
+    }));
+    const { cookie } = await viaExpress('/set');
+    assert.deepEqual(JSON.parse((await viaHttp('/set', { cookie })).body), { user: 'ada', isNew: false });
+    // hotsession/http patched the record: hotsession/express still reads it whole.
+    assert.equal((await viaExpress('/user', { cookie })).body, 'ada');
+  });
+});
