@@ -41,10 +41,12 @@ async function ping(url) {
 
 /**
  * Starts FerretDB (SQLite backend) on `port`, a free one when omitted.
+ * `sqliteQuery`: query string of its --sqlite-url (SQLite pragmas as
+ * `_pragma=name(value)`, FerretDB's own defaults when empty).
  * Returns { port, url, dir, stop(), start(), restart(), destroy() }; data
  * survives stop/start (same dir), like a real server's restart.
  */
-export async function startFerret({ port } = {}) {
+export async function startFerret({ port, sqliteQuery = '' } = {}) {
   port ??= await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hotsession-ferret-'));
   const url = `mongodb://127.0.0.1:${port}`;
@@ -53,7 +55,7 @@ export async function startFerret({ port } = {}) {
   const launch = async () => {
     log = '';
     child = spawn(FERRET_BIN, [
-      '--handler=sqlite', `--sqlite-url=file:${dir}/`, `--state-dir=${dir}`,
+      '--handler=sqlite', `--sqlite-url=file:${dir}/${sqliteQuery ? `?${sqliteQuery}` : ''}`, `--state-dir=${dir}`,
       `--listen-addr=127.0.0.1:${port}`, '--telemetry=disable', '--log-level=warn',
       // The debug HTTP listener defaults to 127.0.0.1:8088, which the shared server already holds.
       '--debug-addr=-',
