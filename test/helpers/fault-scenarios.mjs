@@ -14,7 +14,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorFigures, Load, queueFigures, rssFigures, startApp } from './fault-load.mjs';
 import { startFaultProxy } from './fault-proxy.mjs';
-import { startFerret } from './ferret-procs.mjs';
+import { KILL_TEST_SQLITE, startFerret } from './ferret-procs.mjs';
 import { startMemcached } from './memcached-procs.mjs';
 import { pauseProcess, resumeProcess, waitFor } from './procs.mjs';
 import { redisPid, startRedis, startSentinelGroup } from './redis-procs.mjs';
@@ -216,9 +216,6 @@ export async function sentinelFailover({ stacks, afterMs = 4000, rate = 200, ses
   }
 }
 
-/** SQLite settings of ferretRestart's FerretDB (see there). */
-const FERRET_SQLITE = '_pragma=synchronous(normal)&_pragma=wal_autocheckpoint(0)';
-
 /** Memcached killed and started again after `downMs`: a cache, it comes back empty. */
 export async function memcachedKill({ stacks, downMs = 3000, afterMs = 4000, rate = 200, sessions = 300, storeOptions } = {}) {
   const mc = await startMemcached();
@@ -238,27 +235,9 @@ export async function memcachedKill({ stacks, downMs = 3000, afterMs = 4000, rat
   }
 }
 
-/**
- * A FerretDB of the scenario's own killed and started again (same data dir) after `downMs`.
- *
- * Its SQLite runs with the two settings of FERRET_SQLITE, both measured on
- * this 2-core box under other jobs' load:
- * - synchronous=NORMAL. FerretDB's default (SQLite's FULL) fsyncs the WAL at
- *   every commit, and a session write under 'lock' atomicity is three
- *   commits: single updates ran at ~100-150/s, short of what two apps at
- *   30 writes/s need, and requests timed out before any fault. NORMAL
- *   fsyncs at checkpoints only; in WAL mode a commit still survives the
- *   process's crash (SIGKILL, the one fault injected here) and is lost only
- *   with the OS or the power, so "no acknowledged write lost" keeps its meaning.
- * - wal_autocheckpoint=0. After the SIGKILL restart, with the default
- *   checkpoints every 1000 WAL pages, updates ran 20-30 times slower than
- *   before the kill for 5 s and more (in some runs commands of 32 updates
- *   hung past the driver's 10 s socket timeout); without them the store was
- *   back to its pre-fault latency about a second after the restart. The WAL
- *   then only grows, by a few MB over a scenario.
- */
+/** A FerretDB of the scenario's own killed and started again (same data dir) after `downMs`, with KILL_TEST_SQLITE settings. */
 export async function ferretRestart({ stacks, downMs = 3000, afterMs = 4000, rate = 60, sessions = 300, storeOptions } = {}) {
-  const ferret = await startFerret({ sqliteQuery: FERRET_SQLITE });
+  const ferret = await startFerret({ sqliteQuery: KILL_TEST_SQLITE });
   try {
     // A database per app: FerretDB on SQLite serialises writes to one database,
     // and apps side by side would mostly measure each other.

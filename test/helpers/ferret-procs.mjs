@@ -30,6 +30,27 @@ export function ferretBinary() {
 
 export { freePort } from './procs.mjs';
 
+/**
+ * SQLite settings (a `sqliteQuery` for startFerret) for tests that SIGKILL
+ * their FerretDB under load, measured on this 2-core box under other jobs' load:
+ * - synchronous=NORMAL. FerretDB's default (SQLite's FULL) fsyncs the WAL at
+ *   every commit, and a session write under 'lock' atomicity is three
+ *   commits: single updates ran at ~100-150/s and session writes timed out
+ *   before any fault. NORMAL fsyncs at checkpoints only; in WAL mode a commit
+ *   still survives the process's crash (SIGKILL, the fault these tests
+ *   inject) and is lost only with the OS or the power, so "no acknowledged
+ *   write lost" keeps its meaning.
+ * - wal_autocheckpoint=0. After the SIGKILL restart, with the default
+ *   checkpoints every 1000 WAL pages, updates ran 20-30 times slower than
+ *   before the kill for 5 s and more (in some runs commands of 32 updates
+ *   hung past the driver's 10 s socket timeout); without them two runs
+ *   were back to pre-fault latency about a second after the restart (later
+ *   runs at 30 writes/s per app still saw slow updates: see the rate in
+ *   faults-memcached-mongo.test.mjs). The WAL then only grows, by a few MB
+ *   over a test.
+ */
+export const KILL_TEST_SQLITE = '_pragma=synchronous(normal)&_pragma=wal_autocheckpoint(0)';
+
 async function ping(url) {
   const c = new MongoClient(url, { serverSelectionTimeoutMS: 300, connectTimeoutMS: 300 });
   try {
