@@ -6,6 +6,7 @@ import { batchLimits, ReadBatcher, WriteBatcher, type BatchOptions, type WriteOp
 import { StoreProbe, type StoreStats } from './probe';
 import { fromDocument, MAX_RECORD_BYTES, type SessionDocument } from './mongo/documents';
 import { prepareExpiry, Sweeper, type AutoRemove } from './mongo/expiry';
+import { Chunks } from './mongo/chunks';
 import { Lanes } from './mongo/lanes';
 import { lockedBatch, locksOf } from './mongo/locked';
 import { plan, writeBatch, type WriteContext } from './mongo/writes';
@@ -151,7 +152,7 @@ export class MongoStore implements SessionStore {
   #lookup: 'in' | 'id' | undefined;
   /** Set when the server is FerretDB: writes then go one command at a time, in chunks. */
   #ferret = false;
-  readonly #lanes: Lanes;
+  readonly #chunks: Chunks<WriteOp>;
   #atomicity: 'update' | 'lock' | undefined;
   readonly #maxRecordSize: number;
   readonly #leaseMs: number;
@@ -210,7 +211,7 @@ export class MongoStore implements SessionStore {
       maxRecordSize,
       read: (ids) => this.#readDocs(ids),
     };
-    this.#lanes = new Lanes(FERRET_LANES, limits.timeout);
+    this.#chunks = new Chunks(FERRET_CHUNK, new Lanes(FERRET_LANES, limits.timeout), limits.timeout, (chunk) => this.#writeChunk(chunk));
     this.#writer = new WriteBatcher((ops) => this.#afterSetup(() => this.#write(ops)), limits, this.#probe);
     this.#reader = new ReadBatcher<Loaded>((ids) => this.#afterSetup(() => this.#fetch(ids)), limits, this.#probe);
   }
@@ -347,14 +348,12 @@ export class MongoStore implements SessionStore {
    * command of ~100 updates of existing documents, or concurrent commands
    * adding up to that, deadlock the database for every client. Its writes
    * therefore go FERRET_CHUNK ops per command, FERRET_LANES commands at a
-   * time. MongoDB gets the whole batch as one bulkWrite, batches in parallel.
+   * time, batches that wait for a lane sharing a chunk (mongo/chunks.ts).
+   * MongoDB gets the whole batch as one bulkWrite, batches in parallel.
    */
-  async #write(ops: WriteOp[]): Promise<unknown[]> {
+  #write(ops: WriteOp[]): Promise<unknown[]> {
     if (!this.#ferret) return this.#writeChunk(ops);
-    const chunks: WriteOp[][] = [];
-    for (let i = 0; i < ops.length; i += FERRET_CHUNK) chunks.push(ops.slice(i, i + FERRET_CHUNK));
-    const answers = await Promise.all(chunks.map((chunk) => this.#lanes.run(() => this.#writeChunk(chunk))));
-    return answers.flat();
+    return this.#chunks.run(ops);
   }
 
   /**

@@ -14,7 +14,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorFigures, Load, queueFigures, rssFigures, startApp } from './fault-load.mjs';
 import { startFaultProxy } from './fault-proxy.mjs';
-import { startFerret } from './ferret-procs.mjs';
+import { KILL_TEST_SQLITE, startFerret } from './ferret-procs.mjs';
 import { startMemcached } from './memcached-procs.mjs';
 import { pauseProcess, resumeProcess, waitFor } from './procs.mjs';
 import { redisPid, startRedis, startSentinelGroup } from './redis-procs.mjs';
@@ -235,9 +235,9 @@ export async function memcachedKill({ stacks, downMs = 3000, afterMs = 4000, rat
   }
 }
 
-/** A FerretDB of the scenario's own killed and started again (same data dir) after `downMs`. */
+/** A FerretDB of the scenario's own killed and started again (same data dir) after `downMs`, with KILL_TEST_SQLITE settings. */
 export async function ferretRestart({ stacks, downMs = 3000, afterMs = 4000, rate = 60, sessions = 300, storeOptions } = {}) {
-  const ferret = await startFerret();
+  const ferret = await startFerret({ sqliteQuery: KILL_TEST_SQLITE });
   try {
     // A database per app: FerretDB on SQLite serialises writes to one database,
     // and apps side by side would mostly measure each other.

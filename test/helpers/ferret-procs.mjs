@@ -30,6 +30,27 @@ export function ferretBinary() {
 
 export { freePort } from './procs.mjs';
 
+/**
+ * SQLite settings (a `sqliteQuery` for startFerret) for tests that SIGKILL
+ * their FerretDB under load, measured on this 2-core box under other jobs' load:
+ * - synchronous=NORMAL. FerretDB's default (SQLite's FULL) fsyncs the WAL at
+ *   every commit, and a session write under 'lock' atomicity is three
+ *   commits: single updates ran at ~100-150/s and session writes timed out
+ *   before any fault. NORMAL fsyncs at checkpoints only; in WAL mode a commit
+ *   still survives the process's crash (SIGKILL, the fault these tests
+ *   inject) and is lost only with the OS or the power, so "no acknowledged
+ *   write lost" keeps its meaning.
+ * - wal_autocheckpoint=0. After the SIGKILL restart, with the default
+ *   checkpoints every 1000 WAL pages, updates ran 20-30 times slower than
+ *   before the kill for 5 s and more (in some runs commands of 32 updates
+ *   hung past the driver's 10 s socket timeout); without them two runs
+ *   were back to pre-fault latency about a second after the restart (later
+ *   runs at 30 writes/s per app still saw slow updates: see the rate in
+ *   faults-memcached-mongo.test.mjs). The WAL then only grows, by a few MB
+ *   over a test.
+ */
+export const KILL_TEST_SQLITE = '_pragma=synchronous(normal)&_pragma=wal_autocheckpoint(0)';
+
 async function ping(url) {
   const c = new MongoClient(url, { serverSelectionTimeoutMS: 300, connectTimeoutMS: 300 });
   try {
@@ -41,10 +62,12 @@ async function ping(url) {
 
 /**
  * Starts FerretDB (SQLite backend) on `port`, a free one when omitted.
+ * `sqliteQuery`: query string of its --sqlite-url (SQLite pragmas as
+ * `_pragma=name(value)`, FerretDB's own defaults when empty).
  * Returns { port, url, dir, stop(), start(), restart(), destroy() }; data
  * survives stop/start (same dir), like a real server's restart.
  */
-export async function startFerret({ port } = {}) {
+export async function startFerret({ port, sqliteQuery = '' } = {}) {
   port ??= await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hotsession-ferret-'));
   const url = `mongodb://127.0.0.1:${port}`;
@@ -53,7 +76,7 @@ export async function startFerret({ port } = {}) {
   const launch = async () => {
     log = '';
     child = spawn(FERRET_BIN, [
-      '--handler=sqlite', `--sqlite-url=file:${dir}/`, `--state-dir=${dir}`,
+      '--handler=sqlite', `--sqlite-url=file:${dir}/${sqliteQuery ? `?${sqliteQuery}` : ''}`, `--state-dir=${dir}`,
       `--listen-addr=127.0.0.1:${port}`, '--telemetry=disable', '--log-level=warn',
       // The debug HTTP listener defaults to 127.0.0.1:8088, which the shared server already holds.
       '--debug-addr=-',

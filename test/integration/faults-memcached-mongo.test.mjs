@@ -75,8 +75,13 @@ describe('FerretDB (own instance) killed and restarted under a steady write load
       ],
       downMs: 3000,
       afterMs: 6000,
-      // FerretDB on SQLite serves a few hundred session requests per second on a quiet machine, far fewer on a busy one.
-      rate: 30,
+      // FerretDB on SQLite serves a few hundred session requests per second on a
+      // quiet machine, far fewer on a busy one, and for seconds after its restart
+      // a fraction of that: at 30/s per app on this 2-core box under other jobs'
+      // load, its update commands took seconds after the restart (also with the
+      // settings of ferretRestart) and the run failed 3 times in 4; at 10/s the
+      // store answered in ~25 ms again 0.1 s after the restart.
+      rate: 10,
       sessions: 300,
     });
   });

@@ -91,6 +91,32 @@ describe('MongoStore', { skip: skip?.reason ?? false }, () => {
     assert.deepEqual(got.map((r, i) => r[0] === (i % 3 === 0 ? 1 : 2)), ids.map(() => true));
   });
 
+  // Regression: each turn's batch waited for the lane as a chunk of its own, so
+  // a steady load one op per turn cost one lock round (several round trips)
+  // per op and the queue outgrew the timeout; see src/stores/mongo/chunks.ts.
+  test("FerretDB, 'lock' atomicity: batches of later turns that wait for the write lane share one chunk", async (t) => {
+    if (!ferret) return t.skip('FerretDB only: MongoDB writes take no lane');
+    const s = make();
+    const ids = Array.from({ length: 40 }, id);
+    await Promise.all(ids.map((x) => s.set(x, rec(8, 1), 60_000)));
+    assert.equal(s.atomicity, 'lock');
+    const locks = `${col(s).collectionName}.locks`;
+    const from = commands.length;
+    const touches = [];
+    for (const x of ids) {
+      touches.push(s.touch(x, 600_000));
+      await new Promise((resolve) => setImmediate(resolve)); // one batch per turn
+    }
+    await Promise.all(touches);
+    const takes = commands.slice(from).filter((c) => c.commandName === 'insert' && c.command.insert === locks);
+    assert.equal(takes.reduce((n, c) => n + c.command.documents.length, 0), 40, 'one lock taken per touch');
+    // One chunk per turn would be 40 lock takes; the first goes alone, the rest share chunks while it runs.
+    assert.ok(takes.length <= 10, `${takes.length} lock takes for 40 touches in 40 turns`);
+    const docs = await col(s).find({ _id: { $in: ids } }).toArray();
+    assert.equal(docs.length, 40);
+    assert.ok(docs.every((d) => d.expires.getTime() > Date.now() + 500_000), 'every touch landed');
+  });
+
   test('gets of one id in flight share one round trip', async () => {
     const s = make();
     const x = id();
