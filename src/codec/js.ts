@@ -6,6 +6,7 @@ import {
   SEAL_HEADER, SEAL_NONCE, SEAL_OVERHEAD, SEAL_TAG, SEAL_VERSION,
 } from './layout';
 import { applyPatch, mergePatches, scanRecord } from './record';
+import { SignMemo } from './sign-memo';
 import type { Codec, Frame, Opened, Sealer, Signer } from './types';
 
 /** Pure-JS codec on node:crypto. Same contract and bytes as the native addon. */
@@ -15,8 +16,13 @@ function hmacBase64(secret: string | Buffer, value: string): string {
   return createHmac('sha256', secret).update(value).digest('base64').slice(0, 43);
 }
 
+function cookieValue(value: string, signature: string): string {
+  return 's%3A' + value + '.' + signature.replaceAll('+', '%2B').replaceAll('/', '%2F');
+}
+
 class JsSigner implements Signer {
   readonly #secrets: readonly (string | Buffer)[];
+  readonly #memo = new SignMemo();
   constructor(secrets: readonly (string | Buffer)[]) {
     this.#secrets = secrets;
   }
@@ -26,7 +32,12 @@ class JsSigner implements Signer {
   }
 
   signCookie(value: string): string {
-    return 's%3A' + value + '.' + hmacBase64(this.#secrets[0]!, value).replaceAll('+', '%2B').replaceAll('/', '%2F');
+    let cookie = this.#memo.get(value);
+    if (cookie === undefined) {
+      cookie = cookieValue(value, hmacBase64(this.#secrets[0]!, value));
+      this.#memo.set(value, cookie);
+    }
+    return cookie;
   }
 
   unsign(signed: string): string | null {
@@ -40,11 +51,16 @@ class JsSigner implements Signer {
     const given = Buffer.from(signed.slice(dot + 1), 'utf8');
     if (given.length !== 43) return null;
     let ok = false;
+    let first = '';
     for (const secret of this.#secrets) {
       // No early exit: every secret costs the same whether or not an earlier one matched.
-      const expected = Buffer.from(hmacBase64(secret, value), 'latin1');
-      if (timingSafeEqual(expected, given)) ok = true;
+      const signature = hmacBase64(secret, value);
+      if (first === '') first = signature;
+      if (timingSafeEqual(Buffer.from(signature, 'latin1'), given)) ok = true;
     }
+    // The signing secret's signature is computed anyway: a write that sends
+    // this cookie again (maxAge) then signs nothing (see sign-memo.ts).
+    if (ok) this.#memo.set(value, cookieValue(value, first));
     return ok ? value : null;
   }
 
