@@ -164,7 +164,7 @@ async function runRow(row) {
   const { scenario: s, variant, name } = row;
   const base = {
     name, scenario: s.name, label: s.label, variant, stack: s.stack, store: s.store,
-    baselineScenario: s.baseline, baseline: null, loadgen,
+    baselineScenario: s.baseline, baseline: null, rawScenario: s.raw, loadgen,
   };
   // FerretDB v1 (the MongoDB stand-in here) deadlocks a database once ~100
   // updates are in flight on it, which 100 connections of an unbatched stack
@@ -187,7 +187,7 @@ async function runRow(row) {
       return { ...base, status: 'failed', reason: `FerretDB did not start: ${err.message}` };
     }
   }
-  const env = { HS_STORE: s.store ?? '', HS_RUN_ID: runId, REDIS_URL: urls.redis, MEMCACHED_SERVERS: urls.memcached, MONGODB_URL: ferret?.url ?? urls.mongo };
+  const env = { ...s.env, HS_STORE: s.store ?? '', HS_RUN_ID: runId, REDIS_URL: urls.redis, MEMCACHED_SERVERS: urls.memcached, MONGODB_URL: ferret?.url ?? urls.mongo };
   let server;
   try {
     server = await startServer(s.server, env);
@@ -204,7 +204,7 @@ async function runRow(row) {
     const reqPath = variant === 'hello' ? '/' : `/${variant}`;
     let cookies = [];
     if (variant === 'hello') await checkHello(server.port, reqPath);
-    else cookies = await createSessions(server.port, opts.connections);
+    else cookies = await createSessions(server.port, s.sessions ?? opts.connections);
     if (s.store === 'memcached') {
       // The key prefixes bench/servers give each stack (connect-memcached's has "cm:").
       const keyPrefix = s.stack === 'express-session' ? `${prefix}cm:` : prefix;
@@ -230,6 +230,10 @@ async function runRow(row) {
       errors: m.errors,
       serverPeakRss: server.peakRss(),
       serverCpuShare: cpu0 === null || cpu1 === null ? null : (cpu1 - cpu0) / m.wallSeconds,
+      // The server's CPU time over the requests it answered in the same span (µs);
+      // computeRatios subtracts the raw row's to give the session cost.
+      serverCpuUsPerRequest: cpu0 === null || cpu1 === null || !(m.requests > 0) ? null : ((cpu1 - cpu0) * 1e6) / m.requests,
+      sessionCostUs: null,
       loadgenCpuSeconds: m.cpuSeconds,
       loadgenCpuShare: m.cpuShare,
       loadgenCapacity: m.capacity,
@@ -256,7 +260,8 @@ for (let i = 0; i < rows.length; i++) {
     rowOverhead.n++;
     const sat = r.loadgenCpuShare !== null && r.loadgenCpuShare > 0.9 ? ' (load generator saturated!)' : '';
     const bad = r.non2xx + r.errors > 0 ? `, ${int(r.non2xx)} non-2xx, ${int(r.errors)} errors` : '';
-    console.log(`      ${int(r.rps)} req/s, p99 ${r.p99Ms.toFixed(2)} ms, loadgen CPU ${r.loadgenCpuShare === null ? 'n/a' : Math.round(r.loadgenCpuShare * 100) + '%'}${sat}${bad}`);
+    const cpu = r.serverCpuUsPerRequest === null ? '' : `, server CPU ${r.serverCpuUsPerRequest.toFixed(1)} µs/req`;
+    console.log(`      ${int(r.rps)} req/s${cpu}, p99 ${r.p99Ms.toFixed(2)} ms, loadgen CPU ${r.loadgenCpuShare === null ? 'n/a' : Math.round(r.loadgenCpuShare * 100) + '%'}${sat}${bad}`);
   } else {
     console.log(`      ${r.status}: ${r.reason.split('\n')[0]}`);
   }
@@ -278,7 +283,7 @@ rmSync(tmp, { recursive: true, force: true });
 // ---- report ------------------------------------------------------------------
 
 computeRatios(results);
-const heads = headlines(results);
+const heads = headlines(results, subRows);
 const argv = process.argv.slice(2).map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`));
 const result = {
   startedAt: startedAt.toISOString(),
@@ -290,7 +295,7 @@ const result = {
   busy,
   cookieMapping: loadgen === 'wrk'
     ? 'wrk: each thread takes its share of the cookies (one per connection of that thread) and hands them out round-robin, one per request; wrk gives Lua no handle on the connection, so a cookie is bound to a request slot, not to a socket (see bench/wrk/sessions.lua).'
-    : 'autocannon: connection i sends cookie i for its whole life (setupClient).',
+    : 'autocannon: connection i sends cookie i for its whole life (setupClient), so a row with more sessions than connections uses only the first ones.',
   rows: results,
   subRows,
   subBenches,

@@ -8,11 +8,20 @@ import { barChart } from './svg.mjs';
 /** Saturation threshold for the load generator's CPU share. */
 export const SATURATED = 0.9;
 
-/** Fills `ratio` of each HTTP row from its baseline row (same variant) of this run. */
+/**
+ * Fills `ratio` of each HTTP row from its baseline row (same variant) of
+ * this run, and `sessionCostUs`: its server CPU per request minus that of
+ * its framework's raw row (what the session layer costs the server).
+ */
 export function computeRatios(rows) {
   const byName = new Map(rows.filter((r) => r.status === 'ok').map((r) => [r.name, r]));
   for (const r of rows) {
     r.ratio = null;
+    r.sessionCostUs = null;
+    const raw = r.rawScenario ? byName.get(r.rawScenario) : undefined;
+    if (r.status === 'ok' && raw !== undefined && r.serverCpuUsPerRequest != null && raw.serverCpuUsPerRequest != null) {
+      r.sessionCostUs = r.serverCpuUsPerRequest - raw.serverCpuUsPerRequest;
+    }
     if (r.status !== 'ok' || r.baselineScenario === null) continue;
     const base = byName.get(`${r.baselineScenario}:${r.variant}`);
     r.baseline = `${r.baselineScenario}:${r.variant}`;
@@ -21,7 +30,7 @@ export function computeRatios(rows) {
 }
 
 /** The README's headline numbers, with the issues' targets. */
-export function headlines(rows) {
+export function headlines(rows, subRows = []) {
   const get = (n) => rows.find((r) => r.name === n && r.status === 'ok');
   const out = [];
   const add = (text, a, b, target, asPercent = false) => {
@@ -51,6 +60,7 @@ export function headlines(rows) {
     add(`express + hotsession/express vs express + express-session, memory (${v})`, `express-hotsession-memory:${v}`, `express-session-memory:${v}`, 1.8);
     add(`express + hotsession/express vs express + express-session, Redis (${v})`, `express-hotsession-redis:${v}`, `express-session-redis:${v}`, 1.8);
   }
+  out.push(...issue15Goals(get, subRows));
   for (const v of ['write', 'read']) {
     for (const store of ['memory', 'redis']) {
       const line = sessionLayerBudget(get('raw-express'), get(`express-session-${store}:${v}`), get(`express-hotsession-${store}:${v}`), 1.8);
@@ -62,7 +72,64 @@ export function headlines(rows) {
 
 /** Server CPU µs per request of a row (the server's CPU time over the requests it answered). */
 function cpuPerRequest(r) {
-  return r !== undefined && r.rps > 0 && r.serverCpuShare > 0 ? (r.serverCpuShare * 1e6) / r.rps : null;
+  if (r === undefined) return null;
+  if (r.serverCpuUsPerRequest != null) return r.serverCpuUsPerRequest;
+  return r.rps > 0 && r.serverCpuShare > 0 ? (r.serverCpuShare * 1e6) / r.rps : null;
+}
+
+const us1 = (n) => `${n.toFixed(1)} µs`;
+
+/**
+ * The goal lines of issue #15, each `met` or `missed` with its figures:
+ * session cost at most 0.25x the naive layer's (uWS and node:http, memory
+ * and cookie stores, 1,000 sessions); request rates against the raw
+ * ceilings (write rows: every request reads and writes the counter); the
+ * JS codec no slower than the naive layer in-process (bench/layer.mjs).
+ */
+function issue15Goals(get, subRows) {
+  const out = [];
+  const verdict = (ok) => (ok ? 'met' : 'missed');
+  for (const v of ['write', 'read']) {
+    for (const [fw, label] of [['uws', 'uWS'], ['http', 'node:http']]) {
+      const naive = get(`naive-${fw}-1k:${v}`);
+      for (const store of ['memory', 'cookie']) {
+        const hs = get(`${fw}-${store}-1k:${v}`);
+        const text = `Session cost, ${label} + hotsession ${store} vs the naive layer, 1,000 sessions, async handler (${v})`;
+        if (hs?.sessionCostUs == null || naive?.sessionCostUs == null) continue;
+        const value = naive.sessionCostUs > 0 ? hs.sessionCostUs / naive.sessionCostUs : Infinity;
+        out.push({
+          text, a: hs.name, b: naive.name, value, target: 0.25, met: value <= 0.25,
+          line: `${text}: ${us1(hs.sessionCostUs)} vs ${us1(naive.sessionCostUs)} = ${value.toFixed(2)}x (target <= 0.25x: ${verdict(value <= 0.25)})`,
+        });
+      }
+    }
+  }
+  const rate = (text, a, b, target) => {
+    const ra = get(a);
+    const rb = get(b);
+    if (ra === undefined || rb === undefined || !(rb.rps > 0)) return;
+    const value = ra.rps / rb.rps;
+    out.push({
+      text, a, b, value, target, met: value >= target,
+      line: `${text}: ${(value * 100).toFixed(0)}% (${int(ra.rps)} vs ${int(rb.rps)} req/s; target >= ${target * 100}%: ${verdict(value >= target)})`,
+    });
+  };
+  rate('uWS + hotsession MemoryStore as % of raw uWS, 1,000 sessions, async handler (write)', 'uws-memory-1k:write', 'raw-uws', 0.75);
+  rate('node:http + hotsession MemoryStore as % of raw node:http, 1,000 sessions, async handler (write)', 'http-memory-1k:write', 'raw-http', 0.8);
+  rate('uWS + hotsession sealed CookieStore as % of raw uWS, 1,000 sessions, async handler (write)', 'uws-cookie-1k:write', 'raw-uws', 0.6);
+  // bench/layer.mjs rows: { name, store, mode, nsPerRequest } (see that file).
+  const layer = subRows.filter((r) => r.file === 'bench/layer.mjs' && r.raw?.nsPerRequest > 0).map((r) => r.raw);
+  const floor = layer.find((r) => r.store === 'naive');
+  const js = layer.find((r) => r.store === 'memory' && r.mode === 'js');
+  if (floor !== undefined && js !== undefined) {
+    const value = js.nsPerRequest / floor.nsPerRequest;
+    const text = 'In-process, JS codec (HOTSESSION_NO_NATIVE=1) MemoryStore vs the naive layer, load -> get -> set -> commit';
+    out.push({
+      text, a: js.name, b: floor.name, value, target: 1, met: value <= 1,
+      line: `${text}: ${int(js.nsPerRequest)} vs ${int(floor.nsPerRequest)} ns/request = ${value.toFixed(2)}x (target <= 1x: ${verdict(value <= 1)})`,
+    });
+  }
+  return out;
 }
 
 /**
@@ -99,26 +166,28 @@ export function summaryTable(rows, subRows) {
   const body = [];
   for (const r of rows) {
     if (r.status !== 'ok') {
-      body.push([r.name, r.loadgen ?? '-', r.status, '', '', '', '', '', '', r.reason.split('\n')[0].slice(0, 110)]);
+      body.push([r.name, r.loadgen ?? '-', r.status, '', '', '', '', '', '', '', '', '', r.reason.split('\n')[0].slice(0, 110)]);
       continue;
     }
     const sat = r.loadgenCpuShare !== null && r.loadgenCpuShare > SATURATED ? ' !' : '';
     body.push([
-      r.name, r.loadgen, int(r.rps), latency(r, r.p50Ms), latency(r, r.p99Ms), mb(r.serverPeakRss),
+      r.name, r.loadgen, int(r.rps), latency(r, r.p50Ms), latency(r, r.p99Ms),
+      r.serverCpuUsPerRequest == null ? '-' : us1(r.serverCpuUsPerRequest),
+      r.sessionCostUs == null ? '-' : us1(r.sessionCostUs), r.sessions ? int(r.sessions) : '-', mb(r.serverPeakRss),
       r.ratio === null ? '-' : `${ratio(r.ratio)} vs ${r.baselineScenario}`,
       pct(r.serverCpuShare), pct(r.loadgenCpuShare) + sat, flags(r),
     ]);
   }
   for (const s of subRows) {
     body.push([
-      `${s.section}: ${s.name}`, s.loadgen ?? '-', int(s.ops), ms(s.p50Ms), ms(s.p99Ms), '', s.ratio === null || s.ratio === undefined ? '-' : `${ratio(s.ratio)}${s.baseline ? ` vs ${s.baseline}` : ''}`,
+      `${s.section}: ${s.name}`, s.loadgen ?? '-', int(s.ops), ms(s.p50Ms), ms(s.p99Ms), '', '', '', '', s.ratio === null || s.ratio === undefined ? '-' : `${ratio(s.ratio)}${s.baseline ? ` vs ${s.baseline}` : ''}`,
       '', pct(s.cpuShare), s.note ?? '',
     ]);
   }
   return table(
-    ['scenario', 'loadgen', 'req/s (ops/s)', 'p50', 'p99', 'server peak RSS', 'ratio to baseline', 'server CPU', 'loadgen CPU', 'notes'],
+    ['scenario', 'loadgen', 'req/s (ops/s)', 'p50', 'p99', 'server CPU/req', 'session cost', 'sessions', 'server peak RSS', 'ratio to baseline', 'server CPU', 'loadgen CPU', 'notes'],
     body,
-    ['l', 'l', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'l'],
+    ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'l'],
   );
 }
 
@@ -162,7 +231,8 @@ export function markdown(result) {
   if (result.busy) out.push(`- **Busy machine**: load average ${m.loadavg[0].toFixed(2)} on ${m.cores} cores when the run started; the numbers are noisy.`);
   out.push(`- Codec: ${m.codec}`);
   out.push(`- Load generator: ${m.loadgen}${m.loadgenVersion ? ` (${m.loadgenVersion})` : ''}, ${o.connections} connections${m.loadgen === 'wrk' ? `, ${o.threads} thread(s)` : ''}, ${o.warmup} s warm-up + ${o.duration} s measured per row`);
-  out.push(`- Sessions: ${o.connections} distinct sessions per row, created through /login before measuring and checked with /read. ${result.cookieMapping}`);
+  out.push(`- Sessions: ${o.connections} distinct sessions per row (1,000 in the \`-1k\` rows, whose handlers await once before reading the session), created through /login before measuring and checked with /read. ${result.cookieMapping}`);
+  out.push('- Server CPU/req: the server process\'s utime + stime (/proc/<pid>/stat) across the measured run over the requests it answered. Session cost: that minus the same framework\'s raw row (raw-uws, raw-http, raw-express). The `naive-*` rows run bench/lib/naive-layer.mjs (regex cookie parse, createHmac, JSON in a Map): the floor of the issue #15 goals.');
   out.push(`- Ratios: against the express + express-session row with the same kind of store (memory: MemoryStore, redis: connect-redis, memcached: connect-memcached, mongo: connect-mongo, cookie: cookie-session), same variant, same run.`);
   out.push(`- Load generator CPU: its CPU time over wall time (per thread for wrk); "!" marks > ${SATURATED * 100}%, where the number measures the load generator more than the server.`, '');
   if (result.headlines.length > 0) {

@@ -2,7 +2,12 @@
 // with sessions runs twice, `read` (GET /read: session read, no write) and
 // `write` (GET /write: session read and a counter saved every request).
 // `baseline` names the express-session row with the same kind of store,
-// which the row's ratio is computed against (same variant).
+// which the row's ratio is computed against (same variant); `raw` names the
+// ceiling of the same framework, whose server CPU per request is subtracted
+// from the row's to give its session cost. The `-1k` rows hold 1,000
+// sessions (instead of one per connection) behind an async handler, and the
+// `naive-*` rows run the ~25-line layer of bench/lib/naive-layer.mjs: the
+// floor the issue #15 goals compare hotsession's session cost with.
 
 const STORES = ['memory', 'cookie', 'redis', 'memcached', 'mongo'];
 const BACKEND = { redis: 'redis', memcached: 'memcached', mongo: 'mongo' };
@@ -14,9 +19,21 @@ const EXPRESS_BASELINE = {
   cookie: 'express-cookie-session',
 };
 
+/** The ceiling row of each server file's framework. */
+const RAW = {
+  'uws-hotsession.mjs': 'raw-uws', 'naive-uws.mjs': 'raw-uws',
+  'http-hotsession.mjs': 'raw-http', 'naive-http.mjs': 'raw-http',
+  'express-session.mjs': 'raw-express', 'express-cookie-session.mjs': 'raw-express', 'express-hotsession.mjs': 'raw-express',
+};
+
+/** Sessions of the `-1k` rows. */
+export const MANY_SESSIONS = 1000;
+
 /**
  * @typedef {{ name: string, label: string, server: string, store: string|null, backend: string|null,
- *   variants: string[], baseline: string|null, stack: string }} Scenario
+ *   variants: string[], baseline: string|null, stack: string, raw: string|null,
+ *   sessions: number|null, env: Record<string,string> }} Scenario
+ * `sessions` null: one per connection.
  */
 
 /** @returns {Scenario[]} in run order (ceilings first, baselines before what is compared to them). */
@@ -39,7 +56,19 @@ export function scenarios() {
   for (const store of ['memory', 'redis']) {
     list.push({ name: `express-hotsession-${store}`, label: `express + hotsession/express (${store})`, server: 'express-hotsession.mjs', store, variants: ['read', 'write'], baseline: EXPRESS_BASELINE[store], stack: 'hotsession' });
   }
-  return list.map((s) => ({ ...s, backend: s.store === null ? null : BACKEND[s.store] ?? null }));
+  const many = { sessions: MANY_SESSIONS, env: { HS_ASYNC: '1' } };
+  const k = '1,000 sessions, async handler';
+  list.push({ name: 'naive-uws-1k', label: `uWS + naive layer (${k})`, server: 'naive-uws.mjs', store: 'naive', variants: ['read', 'write'], baseline: null, stack: 'naive', ...many });
+  list.push({ name: 'naive-http-1k', label: `node:http + naive layer (${k})`, server: 'naive-http.mjs', store: 'naive', variants: ['read', 'write'], baseline: null, stack: 'naive', ...many });
+  for (const store of ['memory', 'cookie']) {
+    list.push({ name: `uws-${store}-1k`, label: `uWS + hotsession (${store}, ${k})`, server: 'uws-hotsession.mjs', store, variants: ['read', 'write'], baseline: EXPRESS_BASELINE[store], stack: 'hotsession', ...many });
+    list.push({ name: `http-${store}-1k`, label: `node:http + hotsession/http (${store}, ${k})`, server: 'http-hotsession.mjs', store, variants: ['read', 'write'], baseline: EXPRESS_BASELINE[store], stack: 'hotsession', ...many });
+  }
+  return list.map((s) => ({
+    sessions: null, env: {}, ...s,
+    raw: s.stack === 'raw' ? null : RAW[s.server] ?? null,
+    backend: s.store === null ? null : BACKEND[s.store] ?? null,
+  }));
 }
 
 function storeLabel(store) {

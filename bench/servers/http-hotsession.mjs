@@ -1,4 +1,5 @@
-// node:http + hotsession/http, store chosen by HS_STORE.
+// node:http + hotsession/http, store chosen by HS_STORE. HS_ASYNC=1 makes
+// the route an async function that awaits once before reading the session.
 import http from 'node:http';
 import { fatal, HOST, need, nextUser, onStop, PORT, ready, STORE } from './common.mjs';
 import { hotsessionStore, sessionOptions } from './hotsession-stores.mjs';
@@ -39,7 +40,14 @@ function route(req, res) {
   }
 }
 
-const server = http.createServer((req, res) => mw(req, res, (err) => (err ? send(res, 503, 'store unavailable') : route(req, res))));
+const wait = process.env.HS_ASYNC === '1';
+async function routeLater(req, res) {
+  await null;
+  route(req, res);
+}
+const handle = wait ? routeLater : route;
+
+const server = http.createServer((req, res) => mw(req, res, (err) => (err ? send(res, 503, 'store unavailable') : handle(req, res))));
 server.keepAliveTimeout = 60_000;
 server.listen(PORT, HOST, () => ready(server.address().port));
 onStop(() => built.close());

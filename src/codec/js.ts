@@ -1,32 +1,40 @@
-import { createCipheriv, createDecipheriv, createHmac, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomFillSync, timingSafeEqual } from 'node:crypto';
 import { findCookie } from './cookie-header';
+import { HmacKey } from './hmac';
 import { keyId } from './keys';
 import {
   FRAME_HEADER, FRAME_MAGIC, FRAME_VERSION, MAX_TIME,
   SEAL_HEADER, SEAL_NONCE, SEAL_OVERHEAD, SEAL_TAG, SEAL_VERSION,
 } from './layout';
 import { applyPatch, mergePatches, scanRecord } from './record';
+import { SignMemo } from './sign-memo';
 import type { Codec, Frame, Opened, Sealer, Signer } from './types';
 
 /** Pure-JS codec on node:crypto. Same contract and bytes as the native addon. */
 
-function hmacBase64(secret: string | Buffer, value: string): string {
-  // base64 of 32 bytes is 44 chars ending in one '='; cookie-signature strips it.
-  return createHmac('sha256', secret).update(value).digest('base64').slice(0, 43);
+
+function cookieValue(value: string, signature: string): string {
+  return 's%3A' + value + '.' + signature.replaceAll('+', '%2B').replaceAll('/', '%2F');
 }
 
 class JsSigner implements Signer {
-  readonly #secrets: readonly (string | Buffer)[];
+  readonly #keys: readonly HmacKey[];
+  readonly #memo = new SignMemo();
   constructor(secrets: readonly (string | Buffer)[]) {
-    this.#secrets = secrets;
+    this.#keys = secrets.map((s) => new HmacKey(s));
   }
 
   sign(value: string): string {
-    return value + '.' + hmacBase64(this.#secrets[0]!, value);
+    return value + '.' + this.#keys[0]!.base64(value);
   }
 
   signCookie(value: string): string {
-    return 's%3A' + value + '.' + hmacBase64(this.#secrets[0]!, value).replaceAll('+', '%2B').replaceAll('/', '%2F');
+    let cookie = this.#memo.get(value);
+    if (cookie === undefined) {
+      cookie = cookieValue(value, this.#keys[0]!.base64(value));
+      this.#memo.set(value, cookie);
+    }
+    return cookie;
   }
 
   unsign(signed: string): string | null {
@@ -40,11 +48,16 @@ class JsSigner implements Signer {
     const given = Buffer.from(signed.slice(dot + 1), 'utf8');
     if (given.length !== 43) return null;
     let ok = false;
-    for (const secret of this.#secrets) {
+    let first = '';
+    for (const key of this.#keys) {
       // No early exit: every secret costs the same whether or not an earlier one matched.
-      const expected = Buffer.from(hmacBase64(secret, value), 'latin1');
-      if (timingSafeEqual(expected, given)) ok = true;
+      const signature = key.base64(value);
+      if (first === '') first = signature;
+      if (timingSafeEqual(Buffer.from(signature, 'latin1'), given)) ok = true;
     }
+    // The signing secret's signature is computed anyway: a write that sends
+    // this cookie again (maxAge) then signs nothing (see sign-memo.ts).
+    if (ok && this.#memo.get(value) === undefined) this.#memo.set(value, cookieValue(value, first));
     return ok ? value : null;
   }
 

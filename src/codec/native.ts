@@ -5,6 +5,7 @@ import { keyId } from './keys';
 import { FRAME_HEADER, MAX_TIME, RECORD_HEADER, SEAL_OVERHEAD } from './layout';
 import { viewOf } from './record';
 import { indexPool, reserveIndex } from './record-index';
+import { SignMemo } from './sign-memo';
 import type { Codec, Opened, RecordView, Sealer, Signer } from './types';
 
 /**
@@ -66,6 +67,7 @@ function checkString(s: unknown, what: string): void {
 class NativeSignerWrap implements Signer {
   readonly #native: NativeSigner;
   readonly #secrets: readonly (string | Buffer)[];
+  readonly #memo = new SignMemo();
   #js: Signer | undefined;
 
   constructor(addon: Addon, secrets: readonly (string | Buffer)[]) {
@@ -94,7 +96,12 @@ class NativeSignerWrap implements Signer {
 
   signCookie(value: string): string {
     checkString(value, 'value');
-    return this.#native.signCookie(value);
+    let cookie = this.#memo.get(value);
+    if (cookie === undefined) {
+      cookie = this.#native.signCookie(value);
+      this.#memo.set(value, cookie);
+    }
+    return cookie;
   }
 
   unsign(signed: string): string | null {

@@ -16,7 +16,7 @@ test('bench/run.mjs --quick produces rows, a report and a chart', { timeout: 60_
   const out = mkdtempSync(path.join(os.tmpdir(), 'hotsession-bench-smoke-'));
   t.after(() => rmSync(out, { recursive: true, force: true }));
   const r = spawnSync(process.execPath, [
-    'bench/run.mjs', '--quick', '--only', 'raw-http|http-memory', '--duration', '1', '--warmup', '0.5',
+    'bench/run.mjs', '--quick', '--only', '^(raw-http|http-memory)$', '--duration', '1', '--warmup', '0.5',
     '--connections', '10', '--skip-micro', '--out', out,
   ], { cwd: root, encoding: 'utf8', timeout: 55_000 });
   assert.equal(r.status, 0, `bench exited ${r.status}\n${r.stdout}\n${r.stderr}`);
@@ -39,6 +39,12 @@ test('bench/run.mjs --quick produces rows, a report and a chart', { timeout: 60_
   }
   const rw = result.rows.find((row) => row.name === 'http-memory:write');
   assert.equal(rw.sessions, 10, 'one pre-created session per connection');
+  // Server CPU per request from /proc (Linux only), and the session cost over raw-http.
+  if (process.platform === 'linux') {
+    for (const row of result.rows) assert.ok(row.serverCpuUsPerRequest > 0, `${row.name}: server CPU per request ${row.serverCpuUsPerRequest}`);
+    assert.equal(typeof rw.sessionCostUs, 'number', 'session cost against raw-http');
+    assert.equal(rw.rawScenario, 'raw-http');
+  }
 
   const md = readFileSync(path.join(out, 'latest.md'), 'utf8');
   assert.match(md, /\| raw-http +\|/);
