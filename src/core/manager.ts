@@ -2,19 +2,20 @@ import { codec } from '../codec';
 import { RECORD_HEADER } from '../codec/layout';
 import { nameTag } from '../codec/record';
 import type { Signer } from '../codec/types';
-import { optionsError } from '../errors';
+import { codes, HotsessionError, optionsError } from '../errors';
 import {
   isCookieStore, type AnyStore, type CookieRecord, type CookieSessionStore, type DecodedRecord, type MaybePromise, type SessionStore,
 } from '../stores/types';
 import { clearCookie, resolveCookieOptions, serializeCookie, type CookieOptions, type ResolvedCookieOptions } from './cookie';
 import { Entries } from './entries';
 import { generateId, isValidCustomId, isValidId } from './id';
-import { COMMITTED, DESTROYED, FRESH, LOADED, MODIFIED, REGENERATED } from './lifecycle';
+import { COMMITTED, DESTROYED, FRESH, LOADED, MODIFIED, REGENERATED, type Phase } from './lifecycle';
 import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options';
 import { readRecord } from './load';
 import { regenerateStored, type RegenerateHost } from './regenerate';
 import { Session, stateOf, type SessionData } from './session';
 import { SessionState } from './state';
+import { bindingOf, checkUserId, cleanMeta, USER_KEY, UserSessions, type UserSessionInfo } from './users';
 import { commitBytes, PatchJob, tooLarge } from './writes';
 
 /** What committing a session produced: Set-Cookie values now, the store write maybe later. */
@@ -60,6 +61,8 @@ export class SessionManager<Data extends SessionData = SessionData> {
   readonly #tag: number;
   readonly #maxRecord: number | undefined;
   readonly #regen: RegenerateHost | null;
+  /** Users' sessions (null: the store has no per-user index). */
+  readonly #users: UserSessions | null;
 
   constructor(name: string, store: AnyStore, options: SessionOptions) {
     this.#opts = resolveOptions(name, options);
@@ -81,6 +84,8 @@ export class SessionManager<Data extends SessionData = SessionData> {
     if (max !== undefined && (!Number.isInteger(max) || max < RECORD_HEADER)) throw optionsError(`the store's maxRecordSize must be an integer >= ${RECORD_HEADER}`);
     this.#maxRecord = max;
     this.#regen = this.#server === null ? null : this.#regenerateHost(this.#server);
+    const index = this.#server?.users;
+    this.#users = index === undefined ? null : new UserSessions(this.#server!, index, this.#tag, this.#opts.absoluteTimeout, options.users);
   }
 
   /** Resolved cookie options (defaults applied). */
@@ -174,6 +179,14 @@ export class SessionManager<Data extends SessionData = SessionData> {
     const maxAge = o.maxAge;
     const ttl = this.#ttl(s, o, now);
     if ((maxAge !== undefined && maxAge < 0) || ttl <= 0 || phase === DESTROYED) return this.#remove(s, o);
+    const seen = this.#users === null ? undefined : this.#users.refresh(s, ttl, now);
+    if (seen === undefined) return this.#decide(s, o, phase, now, ttl);
+    const p = this.#decide(s, o, phase, now, ttl);
+    return { headers: p.headers, write: Promise.all([p.write, seen]).then(() => undefined) };
+  }
+
+  #decide(s: SessionState, o: ResolvedCookieOptions, phase: Phase, now: number, ttl: number): Prepared {
+    const maxAge = o.maxAge;
     if (phase === MODIFIED) return this.#client !== null ? this.#writeClient(s, o, now, ttl) : this.#writeServer(s, o, now, ttl);
     const cookieExpiry = maxAge === undefined ? undefined : now + ttl;
     if (phase === REGENERATED) {
@@ -329,7 +342,9 @@ export class SessionManager<Data extends SessionData = SessionData> {
         headers.push(clearCookie(this.name, o));
       }
     }
-    const write = stored && this.#server !== null ? this.#server.destroy(id) : undefined;
+    const b = stored && this.#users !== null ? bindingOf(s.entries) : null;
+    let write = stored && this.#server !== null ? this.#server.destroy(id) : undefined;
+    if (b !== null) write = Promise.resolve(write).then(() => this.#users!.unbind(b, id));
     s.removed(this.#newId());
     return { headers, write };
   }
@@ -351,7 +366,99 @@ export class SessionManager<Data extends SessionData = SessionData> {
     if (!s.stored) return s.renamed(this.#newId());
     const now = Date.now();
     if (this.#ttl(s, s.cookie ?? this.#opts.cookie, now) <= 0) return this.destroy(s);
-    await regenerateStored(this.#regen!, s);
+    const b = this.#users === null ? null : bindingOf(s.entries);
+    // A logged-in session's index entry follows it to the new id before the old one is retired.
+    await regenerateStored(this.#regen!, s, b === null ? undefined : (newId, ttl, at) => this.#users!.put(b, newId, ttl, at));
+  }
+
+  /** @internal Session.login(). */
+  async login(s: SessionState, userId: string, meta: unknown): Promise<void> {
+    checkUserId(userId);
+    const m = cleanMeta(meta);
+    const e = s.entries;
+    const users = this.#users;
+    const now = Date.now();
+    if (this.#client === null && users === null) {
+      throw new HotsessionError(codes.USERS_UNSUPPORTED, 'session.login() needs a store with a per-user index (store.users)');
+    }
+    const before = users === null ? null : bindingOf(e);
+    const wasId = s.id;
+    const b = { u: userId, h: UserSessions.newHandle(), c: now, m };
+    e.set(USER_KEY, b);
+    s.change();
+    if (users === null) {
+      // Cookie store: the binding travels sealed in the cookie, under a new id.
+      s.renamed(this.#newId());
+      return;
+    }
+    if (s.stored) {
+      let indexed = '';
+      await regenerateStored(this.#regen!, s, (newId, ttl, at) => {
+        indexed = newId;
+        return users.put(b, newId, ttl, at);
+      });
+      // A logout won the race with this login: the new id is gone, and so is its entry.
+      if (s.id !== indexed && indexed !== '') await users.unbind(b, indexed);
+    }
+    if (!s.stored) {
+      // Written whole first, indexed once it exists (a revocation meanwhile finds nothing to end yet).
+      if (s.id === wasId) s.renamed(this.#newId());
+      if (bindingOf(e) === null) e.set(USER_KEY, b);
+      s.change();
+      users.note(b.h, now); // this commit owes no refresh: the entry is written right after it
+      await this.save(s);
+      await users.put(b, s.id, this.#ttl(s, s.cookie ?? this.#opts.cookie, Date.now()), Date.now());
+    }
+    if (before !== null) await users.unbind(before, wasId);
+    await users.bound(userId, b.h, Date.now());
+  }
+
+  /** @internal Session.userId / Session.handle. */
+  binding(s: SessionState): { u: string; h: string } | null {
+    return bindingOf(s.entries);
+  }
+
+  #requireUsers(): UserSessions {
+    if (this.#users === null) throw new HotsessionError(codes.USERS_UNSUPPORTED, "this manager's store has no per-user index (store.users)");
+    return this.#users;
+  }
+
+  /**
+   * The live sessions of `userId`, oldest login first: handle, login time,
+   * last seen, and the meta `login()` recorded. Never lists a session id.
+   */
+  sessionsOf(userId: string): Promise<UserSessionInfo[]> {
+    try {
+      return this.#requireUsers().list(userId);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Ends the session of `userId` whose handle is `handle`: its next request
+   * is anonymous, and writes of its requests in flight are dropped.
+   * Resolves to false when no such session is listed.
+   */
+  revokeSession(userId: string, handle: string): Promise<boolean> {
+    try {
+      return this.#requireUsers().revokeSession(userId, handle);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Ends every session of `userId` ("log out everywhere"), or every one but
+   * `except` (`except: session.handle`: "log out my other devices").
+   * Resolves to the number of sessions ended.
+   */
+  revokeUser(userId: string, options: { except?: string } = {}): Promise<number> {
+    try {
+      return this.#requireUsers().revokeUser(userId, options.except);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   #regenerateHost(store: SessionStore): RegenerateHost {
@@ -372,8 +479,10 @@ export class SessionManager<Data extends SessionData = SessionData> {
   async destroy(s: SessionState): Promise<void> {
     const old = s.id;
     const stored = s.stored;
+    const b = stored && this.#users !== null ? bindingOf(s.entries) : null;
     s.destroyed(this.#newId());
     if (stored && this.#server !== null) await this.#server.destroy(old);
+    if (b !== null) await this.#users!.unbind(b, old);
   }
 
   /** @internal Session.options(). */
