@@ -368,7 +368,9 @@ export class SessionManager<Data extends SessionData = SessionData> {
     if (this.#ttl(s, s.cookie ?? this.#opts.cookie, now) <= 0) return this.destroy(s);
     const b = this.#users === null ? null : bindingOf(s.entries);
     // A logged-in session's index entry follows it to the new id before the old one is retired.
-    await regenerateStored(this.#regen!, s, b === null ? undefined : (newId, ttl, at) => this.#users!.put(b, newId, ttl, at));
+    await regenerateStored(this.#regen!, s, b === null ? undefined : async (newId, ttl, at) => {
+      await this.#users!.put(b, newId, ttl, at);
+    });
   }
 
   /** @internal Session.login(). */
@@ -391,11 +393,12 @@ export class SessionManager<Data extends SessionData = SessionData> {
       s.renamed(this.#newId());
       return;
     }
+    let size = 0;
     if (s.stored) {
       let indexed = '';
-      await regenerateStored(this.#regen!, s, (newId, ttl, at) => {
+      await regenerateStored(this.#regen!, s, async (newId, ttl, at) => {
         indexed = newId;
-        return users.put(b, newId, ttl, at);
+        size = await users.put(b, newId, ttl, at);
       });
       // A logout won the race with this login: the new id is gone, and so is its entry.
       if (s.id !== indexed && indexed !== '') await users.unbind(b, indexed);
@@ -407,10 +410,10 @@ export class SessionManager<Data extends SessionData = SessionData> {
       s.change();
       users.note(b.h, now); // this commit owes no refresh: the entry is written right after it
       await this.save(s);
-      await users.put(b, s.id, this.#ttl(s, s.cookie ?? this.#opts.cookie, Date.now()), Date.now());
+      size = await users.put(b, s.id, this.#ttl(s, s.cookie ?? this.#opts.cookie, Date.now()), Date.now());
     }
     if (before !== null) await users.unbind(before, wasId);
-    await users.bound(userId, b.h, Date.now());
+    await users.bound(userId, b.h, size, Date.now());
   }
 
   /** @internal Session.userId / Session.handle. */

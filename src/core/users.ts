@@ -174,7 +174,7 @@ export class UserSessions {
   }
 
   /** Writes `b`'s entry naming session `sid` that lives `ttl` from `now`. */
-  put(b: Binding, sid: string, ttl: number, now: number): MaybePromise<void> {
+  put(b: Binding, sid: string, ttl: number, now: number): MaybePromise<number> {
     this.note(b.h, now);
     const x = now + ttl + this.#interval;
     try {
@@ -196,11 +196,14 @@ export class UserSessions {
     if (last !== undefined && now - last < this.#interval) return undefined;
     const w = this.put(b, s.id, ttl, now);
     if (!isPromise(w)) return undefined;
-    return w.catch((err: unknown) => {
-      // Not refreshed: the next commit tries again.
-      this.#seen.delete(b.h);
-      throw err;
-    });
+    return w.then(
+      () => undefined,
+      (err: unknown) => {
+        // Not refreshed: the next commit tries again.
+        this.#seen.delete(b.h);
+        throw err;
+      },
+    );
   }
 
   /** Removes `b`'s entry if it still names `sid` (a logout). */
@@ -230,8 +233,13 @@ export class UserSessions {
     await this.#index.remove(userId, handle, e.sid);
   }
 
-  /** After a login: prunes expired entries and ends the least recently seen sessions past `maxPerUser`. */
-  async bound(userId: string, keep: string, now: number): Promise<void> {
+  /**
+   * After a login that left `size` entries: past `maxPerUser`, prunes
+   * expired entries and ends the least recently seen sessions past it.
+   * Below the bound a login costs no listing.
+   */
+  async bound(userId: string, keep: string, size: number, now: number): Promise<void> {
+    if (size <= this.#max) return;
     const entries = await this.#entries(userId, now);
     if (entries.size <= this.#max) return;
     const others = [...entries].filter(([h]) => h !== keep).sort((a, b) => a[1].l - b[1].l);

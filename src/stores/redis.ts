@@ -10,6 +10,7 @@ import { malformedPatch, tooLarge } from './redis/outcome';
 import { Outstanding } from './redis/outstanding';
 import { canScript, ScriptWriter } from './redis/script';
 import { TouchLog } from './redis/touch-log';
+import { RedisUserIndex } from './redis/users';
 import { WritePath } from './redis/write-path';
 import type { DecodedRecord, PatchOutcome, SessionStore } from './types';
 import type { RedisConnectOptions, RedisStoreOptions } from './redis/options';
@@ -70,6 +71,8 @@ export class RedisStore implements SessionStore {
   readonly client: Redis | Cluster;
   /** Largest record in bytes this store writes (see {@link RedisStoreOptions.maxRecordSize}). */
   readonly maxRecordSize: number;
+  /** The per-user index (users' sessions): one hash per user, hash-tagged by the user id. */
+  readonly users: RedisUserIndex;
   readonly #c: ClientLike;
   readonly #cluster: boolean;
   readonly #prefix: string;
@@ -107,6 +110,7 @@ export class RedisStore implements SessionStore {
     this.#owned = (options as { [kOwned]?: boolean })[kOwned] === true;
     const script = scripts && canScript(client) ? new ScriptWriter(client, maxRecordSize) : null;
     this.#path = new WritePath(client, this.#cluster, script, maxRecordSize);
+    this.users = new RedisUserIndex(client, prefix, script !== null);
     this.#out = new Outstanding(limits.maxPending);
     this.#writes = new WriteBatcher((ops) => this.#flush(ops), limits);
     this.#reads = new ReadBatcher((ids) => this.#fetch(ids), limits);
@@ -197,6 +201,7 @@ export class RedisStore implements SessionStore {
     this.#closed = true;
     await this.#writes.close();
     await this.#path.close();
+    await this.users.close();
     if (this.#owned) await this.#c.quit().catch(() => undefined);
   }
 

@@ -65,9 +65,10 @@ export type PatchOutcome = 'ok' | 'gone' | 'stale' | { readonly movedTo: string 
 export interface UserIndex {
   /**
    * Sets `handle`'s entry in `userId`'s index (replacing one it had); the
-   * index then lives at least `ttlMs` from now.
+   * index then lives at least `ttlMs` from now. Answers how many entries
+   * the index holds afterwards (the core prunes only past its bound).
    */
-  put(userId: string, handle: string, entry: string, ttlMs: number): MaybePromise<void>;
+  put(userId: string, handle: string, entry: string, ttlMs: number): MaybePromise<number>;
   /** Every entry of `userId`'s index as [handle, entry] pairs (empty when there is none). */
   list(userId: string): MaybePromise<Array<[string, string]>>;
   /**

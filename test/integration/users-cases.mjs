@@ -225,7 +225,7 @@ export function usersCases(title, { skip, makeStore, closeStore = (s) => s.close
       const max = 8;
       const mstore = store;
       const manager = createSessionManager('sid', mstore, { secret: SECRET, ttl: 40, users: { maxPerUser: max, seenInterval: 10 } });
-      const batch = 100;
+      const batch = 10;
       for (let done = 0; done < 10_000; done += batch) {
         await Promise.all(Array.from({ length: batch }, async () => {
           const s = await manager.load(undefined);

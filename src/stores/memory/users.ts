@@ -24,7 +24,7 @@ export class MemoryUserIndex implements UserIndex {
     return one;
   }
 
-  put(userId: string, handle: string, entry: string, ttlMs: number): void {
+  put(userId: string, handle: string, entry: string, ttlMs: number): number {
     const now = Date.now();
     const until = now + ttlMs;
     let one = this.#live(userId, now);
@@ -34,6 +34,7 @@ export class MemoryUserIndex implements UserIndex {
     }
     one.entries.set(handle, entry);
     if (until > one.expiresAt) one.expiresAt = until;
+    return one.entries.size;
   }
 
   list(userId: string): Array<[string, string]> {
