@@ -15,6 +15,7 @@ import { readRecord } from './load';
 import { regenerateStored, type RegenerateHost } from './regenerate';
 import { Session, stateOf, type SessionData } from './session';
 import { SessionState } from './state';
+import { CookieRevocations } from './users-cookie';
 import { bindingOf, checkUserId, cleanMeta, USER_KEY, UserSessions, type UserSessionInfo } from './users';
 import { commitBytes, PatchJob, tooLarge } from './writes';
 
@@ -63,6 +64,8 @@ export class SessionManager<Data extends SessionData = SessionData> {
   readonly #regen: RegenerateHost | null;
   /** Users' sessions (null: the store has no per-user index). */
   readonly #users: UserSessions | null;
+  /** Cookie store: where revocations of users' sessions are kept (null: none configured). */
+  readonly #revocations: CookieRevocations | null;
 
   constructor(name: string, store: AnyStore, options: SessionOptions) {
     this.#opts = resolveOptions(name, options);
@@ -85,6 +88,8 @@ export class SessionManager<Data extends SessionData = SessionData> {
     this.#maxRecord = max;
     this.#regen = this.#server === null ? null : this.#regenerateHost(this.#server);
     const index = this.#server?.users;
+    const rv = this.#client?.revocations;
+    this.#revocations = rv === undefined ? null : new CookieRevocations(rv, Math.max(this.#opts.ttl, this.#opts.cookie.maxAge ?? 0));
     this.#users = index === undefined ? null : new UserSessions(this.#server!, index, this.#tag, this.#opts.absoluteTimeout, options.users);
   }
 
@@ -131,7 +136,7 @@ export class SessionManager<Data extends SessionData = SessionData> {
     return this.#fromRecord(id, record);
   }
 
-  #loadClient(store: CookieSessionStore, header: string | undefined): Session<Data> {
+  #loadClient(store: CookieSessionStore, header: string | undefined): MaybePromise<Session<Data>> {
     if (header === undefined || header.length === 0) return this.#fresh(false);
     const now = Date.now();
     let rec: CookieRecord | null;
@@ -141,7 +146,15 @@ export class SessionManager<Data extends SessionData = SessionData> {
       rec = null;
     }
     if (rec === null || !this.#validId(rec.id) || this.#pastDeadline(rec.createdAt, now)) return this.#fresh(true, rec?.parts ?? 0);
-    return this.#loaded(rec.id, new Entries().loadObject(rec.data, false), rec.createdAt, rec.parts);
+    const entries = new Entries().loadObject(rec.data, false);
+    const session = this.#loaded(rec.id, entries, rec.createdAt, rec.parts);
+    const b = this.#revocations === null ? null : bindingOf(entries);
+    if (b === null) return session;
+    // A logged-in cookie: one read of its user's revocations (anonymous cookies never pay it).
+    const parts = rec.parts;
+    const revoked = this.#revocations!.revoked(b);
+    if (isPromise(revoked)) return revoked.then((r) => (r ? this.#fresh(true, parts) : session));
+    return revoked ? this.#fresh(true, parts) : session;
   }
 
   #pastDeadline(createdAt: number, now: number): boolean {
@@ -421,6 +434,11 @@ export class SessionManager<Data extends SessionData = SessionData> {
     return bindingOf(s.entries);
   }
 
+  async #cookieRevocations(): Promise<CookieRevocations> {
+    if (this.#revocations === null) throw new HotsessionError(codes.USERS_UNSUPPORTED, 'revoking cookie sessions needs CookieStore({ revocations: <a server store> })');
+    return this.#revocations;
+  }
+
   #requireUsers(): UserSessions {
     if (this.#users === null) throw new HotsessionError(codes.USERS_UNSUPPORTED, "this manager's store has no per-user index (store.users)");
     return this.#users;
@@ -431,6 +449,7 @@ export class SessionManager<Data extends SessionData = SessionData> {
    * last seen, and the meta `login()` recorded. Never lists a session id.
    */
   sessionsOf(userId: string): Promise<UserSessionInfo[]> {
+    if (this.#client !== null) return Promise.reject(new HotsessionError(codes.USERS_UNSUPPORTED, 'a cookie store keeps no list of sessions: sessionsOf() needs a server store'));
     try {
       return this.#requireUsers().list(userId);
     } catch (err) {
@@ -444,6 +463,7 @@ export class SessionManager<Data extends SessionData = SessionData> {
    * Resolves to false when no such session is listed.
    */
   revokeSession(userId: string, handle: string): Promise<boolean> {
+    if (this.#client !== null) return this.#cookieRevocations().then((r) => r.revokeSession(userId, handle));
     try {
       return this.#requireUsers().revokeSession(userId, handle);
     } catch (err) {
@@ -457,6 +477,7 @@ export class SessionManager<Data extends SessionData = SessionData> {
    * Resolves to the number of sessions ended.
    */
   revokeUser(userId: string, options: { except?: string } = {}): Promise<number> {
+    if (this.#client !== null) return this.#cookieRevocations().then((r) => r.revokeUser(userId, options.except));
     try {
       return this.#requireUsers().revokeUser(userId, options.except);
     } catch (err) {

@@ -152,6 +152,11 @@ export interface CookieSessionStore {
   write(name: string, id: string, data: Record<string, unknown>, expiresAt: number, createdAt: number): Array<[string, string]>;
   /** Names of every cookie a record of `parts` parts occupies (to clear them). */
   names(name: string, parts: number): string[];
+  /**
+   * Where revocations of users' cookie sessions are kept (src/core/users-cookie.ts);
+   * undefined: cookie sessions of users cannot be revoked.
+   */
+  readonly revocations?: SessionStore;
   close(): Promise<void>;
 }
 
