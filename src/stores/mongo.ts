@@ -9,6 +9,7 @@ import { Lanes } from './mongo/lanes';
 import { lockedBatch, locksOf } from './mongo/locked';
 import { plan, writeBatch, type WriteContext } from './mongo/writes';
 import type { DecodedRecord, PatchOutcome, SessionStore } from './types';
+import { MongoUserIndex } from './mongo/users';
 
 export type { AutoRemove } from './mongo/expiry';
 export { TTL_WARNING_CODE } from './mongo/expiry';
@@ -138,6 +139,8 @@ const MIN_LEASE_MS = 5000;
  * `ready()` at startup to surface configuration errors early.
  */
 export class MongoStore implements SessionStore {
+  /** The per-user index (users' sessions): a document per user in `<collection>.users`. */
+  readonly users: MongoUserIndex;
   readonly #client: MongoClient;
   readonly #owned: boolean;
   readonly #col: Collection<SessionDocument>;
@@ -190,6 +193,7 @@ export class MongoStore implements SessionStore {
       this.#owned = true;
     }
     this.#col = this.#client.db(dbName).collection<SessionDocument>(collection);
+    this.users = new MongoUserIndex(this.#client.db(dbName).collection(`${collection}.users`));
     this.#legacy = o.legacy === 'read';
     this.#maxTtl = o.ttl ?? Infinity;
     this.#mode = mode;
