@@ -421,7 +421,7 @@ export class SessionManager<Data extends SessionData = SessionData> {
       if (s.id === wasId) s.renamed(this.#newId());
       if (bindingOf(e) === null) e.set(USER_KEY, b);
       s.change();
-      users.note(b.h, now); // this commit owes no refresh: the entry is written right after it
+      users.note(s.id, now); // this commit owes no refresh: the entry is written right after it
       await this.save(s);
       size = await users.put(b, s.id, this.#ttl(s, s.cookie ?? this.#opts.cookie, Date.now()), Date.now());
     }

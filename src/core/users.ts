@@ -145,7 +145,7 @@ export class UserSessions {
   readonly #limit: number | undefined;
   readonly #max: number;
   readonly #interval: number;
-  /** handle -> when this process last refreshed its entry. */
+  /** session id -> when this process last refreshed its entry (by id: the hot path then decodes no binding). */
   readonly #seen = new Map<string, number>();
 
   constructor(store: SessionStore, index: UserIndex, tag: number, absoluteTimeout: number | undefined, options: UsersOptions | undefined) {
@@ -167,20 +167,20 @@ export class UserSessions {
     return generateId();
   }
 
-  /** Marks `handle`'s entry as refreshed at `now` by this process. */
-  note(handle: string, now: number): void {
+  /** Marks the entry of session `sid` as refreshed at `now` by this process. */
+  note(sid: string, now: number): void {
     if (this.#seen.size >= SEEN_MAX) this.#seen.clear();
-    this.#seen.set(handle, now);
+    this.#seen.set(sid, now);
   }
 
   /** Writes `b`'s entry naming session `sid` that lives `ttl` from `now`. */
   put(b: Binding, sid: string, ttl: number, now: number): MaybePromise<number> {
-    this.note(b.h, now);
+    this.note(sid, now);
     const x = now + ttl + this.#interval;
     try {
       return this.#index.put(b.u, b.h, formatEntry({ sid, c: b.c, l: now, x, m: b.m }), x - now);
     } catch (err) {
-      this.#seen.delete(b.h);
+      this.#seen.delete(sid);
       throw err;
     }
   }
@@ -190,17 +190,20 @@ export class UserSessions {
    * undefined. Anonymous sessions cost one key lookup.
    */
   refresh(s: SessionState, ttl: number, now: number): MaybePromise<void> {
-    const b = bindingOf(s.entries);
-    if (b === null) return undefined;
-    const last = this.#seen.get(b.h);
+    const e = s.entries;
+    if (!e.has(USER_KEY)) return undefined;
+    const sid = s.id;
+    const last = this.#seen.get(sid);
     if (last !== undefined && now - last < this.#interval) return undefined;
-    const w = this.put(b, s.id, ttl, now);
+    const b = bindingOf(e);
+    if (b === null) return undefined;
+    const w = this.put(b, sid, ttl, now);
     if (!isPromise(w)) return undefined;
     return w.then(
       () => undefined,
       (err: unknown) => {
         // Not refreshed: the next commit tries again.
-        this.#seen.delete(b.h);
+        this.#seen.delete(sid);
         throw err;
       },
     );
@@ -208,7 +211,7 @@ export class UserSessions {
 
   /** Removes `b`'s entry if it still names `sid` (a logout). */
   unbind(b: Binding, sid: string): MaybePromise<void> {
-    this.#seen.delete(b.h);
+    this.#seen.delete(sid);
     return this.#index.remove(b.u, b.h, sid);
   }
 
@@ -228,7 +231,7 @@ export class UserSessions {
 
   /** Ends one session: the store's destroy (later patches answer 'gone'), then its entry. */
   async #end(userId: string, handle: string, e: Entry): Promise<void> {
-    this.#seen.delete(handle);
+    this.#seen.delete(e.sid);
     await this.#store.destroy(e.sid);
     await this.#index.remove(userId, handle, e.sid);
   }
