@@ -22,10 +22,10 @@ async function closeAndDrop(store) {
   }
 }
 
-usersCases('users: MongoStore over node:http', { skip, makeStore: () => new MongoStore({ url: MONGODB_URL, dbName, collection: `s${n++}` }), closeStore: closeAndDrop });
+usersCases('users: MongoStore over node:http', { skip, makeStore: () => new MongoStore({ url: MONGODB_URL, dbName, collection: `s${n++}`, timeout: 10_000 }), closeStore: closeAndDrop });
 
 test('concurrent logins of one user all land in its index (atomic $set)', { skip: skip?.reason ?? false }, async () => {
-  const store = new MongoStore({ url: MONGODB_URL, dbName, collection: `s${n++}` });
+  const store = new MongoStore({ url: MONGODB_URL, dbName, collection: `s${n++}`, timeout: 10_000 });
   try {
     const m = createSessionManager('sid', store, { secret: 'x' });
     const handles = await Promise.all(Array.from({ length: 20 }, async () => {
