@@ -9,7 +9,7 @@ import {
 import { clearCookie, resolveCookieOptions, serializeCookie, type CookieOptions, type ResolvedCookieOptions } from './cookie';
 import { Entries } from './entries';
 import { generateId, isValidCustomId, isValidId } from './id';
-import { COMMITTED, DESTROYED, FRESH, LOADED, MODIFIED, REGENERATED, type Phase } from './lifecycle';
+import { COMMITTED, DESTROYED, FRESH, LOADED, MODIFIED, REGENERATED, REGENERATING, type Phase } from './lifecycle';
 import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options';
 import { readRecord } from './load';
 import { regenerateStored, type RegenerateHost } from './regenerate';
@@ -396,16 +396,32 @@ export class SessionManager<Data extends SessionData = SessionData> {
     if (this.#client === null && users === null) {
       throw new HotsessionError(codes.USERS_UNSUPPORTED, 'session.login() needs a store with a per-user index (store.users)');
     }
-    const before = users === null ? null : bindingOf(e);
-    const wasId = s.id;
+    if (s.phase === REGENERATING) throw new HotsessionError(codes.SESSION_BUSY, 'login() while regenerate() is still running: await regenerate() first');
     const b = { u: userId, h: UserSessions.newHandle(), c: now, m };
-    e.set(USER_KEY, b);
-    s.change();
     if (users === null) {
       // Cookie store: the binding travels sealed in the cookie, under a new id.
+      e.set(USER_KEY, b);
+      s.change();
       s.renamed(this.#newId());
       return;
     }
+    try {
+      await this.#login(s, users, b, now);
+    } catch (err) {
+      // A session bound to a user must be listed under it (or it could not be revoked):
+      // whatever the failure left behind is ended, and the session goes on anonymous.
+      await this.destroy(s).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async #login(s: SessionState, users: UserSessions, b: { u: string; h: string; c: number; m: Record<string, unknown> | null }, now: number): Promise<void> {
+    const e = s.entries;
+    const userId = b.u;
+    const before = bindingOf(e);
+    const wasId = s.id;
+    e.set(USER_KEY, b);
+    s.change();
     let size = 0;
     if (s.stored) {
       let indexed = '';

@@ -52,3 +52,33 @@ test('a logged-in session that regenerates stays listed and revocable', async ()
   assert.equal(store.get(s.id), null);
   await store.close();
 });
+
+test('a login whose index write fails leaves no unlisted logged-in session behind', async () => {
+  const store = new MemoryStore();
+  const real = store.users;
+  let fail = true;
+  const users = {
+    put: (...a) => {
+      if (fail) throw Object.assign(new Error('index down'), { code: 'X_INDEX_DOWN' });
+      return real.put(...a);
+    },
+    list: (u) => real.list(u),
+    remove: (...a) => real.remove(...a),
+  };
+  Object.defineProperty(store, 'users', { value: users });
+  const m = createSessionManager('sid', store, { secret: 'x' });
+  // A stored anonymous session first (login then goes through regenerate).
+  const s = await m.load(undefined);
+  s.set('cart', 1);
+  await m.commit(s);
+  await assert.rejects(s.login('kim'), { code: 'X_INDEX_DOWN' });
+  assert.equal(s.userId, undefined);
+  await m.commit(s);
+  assert.equal(store.get(s.id), null, 'nothing is stored under the session after the failed login');
+  fail = false;
+  const t = await m.load(undefined);
+  await t.login('kim');
+  assert.equal(t.userId, 'kim');
+  assert.equal((await m.sessionsOf('kim')).length, 1);
+  await store.close();
+});
