@@ -193,7 +193,6 @@ export class MongoStore implements SessionStore {
       this.#owned = true;
     }
     this.#col = this.#client.db(dbName).collection<SessionDocument>(collection);
-    this.users = new MongoUserIndex(this.#client.db(dbName).collection(`${collection}.users`));
     this.#legacy = o.legacy === 'read';
     this.#maxTtl = o.ttl ?? Infinity;
     this.#mode = mode;
@@ -202,6 +201,10 @@ export class MongoStore implements SessionStore {
     this.#atomicity = o.atomicity;
     this.#maxRecordSize = maxRecordSize;
     this.#leaseMs = Math.max(LEASE_TIMEOUTS * limits.timeout, MIN_LEASE_MS);
+    this.users = new MongoUserIndex(
+      this.#client.db(dbName).collection(`${collection}.users`), locksOf(this.#col),
+      () => this.#ensureSetup().then(() => this.#atomicity ?? 'update'), this.#leaseMs,
+    );
     this.#ctx = {
       col: this.#col,
       legacy: this.#legacy,
