@@ -245,7 +245,7 @@ export class UserSessions {
     if (size <= this.#max) return;
     const entries = await this.#entries(userId, now);
     if (entries.size <= this.#max) return;
-    const others = [...entries].filter(([h]) => h !== keep).sort((a, b) => a[1].l - b[1].l);
+    const others = [...entries].filter(([h]) => h !== keep).sort((a, b) => a[1].l - b[1].l || a[1].c - b[1].c);
     const ends = others.slice(0, entries.size - this.#max);
     await Promise.all(ends.map(([h, e]) => this.#end(userId, h, e)));
   }
