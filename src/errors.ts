@@ -46,6 +46,12 @@ export const codes = {
    * running (it was not awaited).
    */
   SESSION_BUSY: 'HOTSESSION_ERR_SESSION_BUSY',
+  /**
+   * Users' sessions (`session.login()`, `sessionsOf`, `revokeSession`,
+   * `revokeUser`) on a store without a per-user index (or a cookie store
+   * without a `revocations` store), or a user id that is not a non-empty string.
+   */
+  USERS_UNSUPPORTED: 'HOTSESSION_ERR_USERS_UNSUPPORTED',
 } as const;
 
 /** Union of every error code. */

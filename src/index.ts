@@ -6,11 +6,12 @@
 export { SessionManager, type Prepared } from './core/manager';
 export { Session, type SessionData, type SessionKey } from './core/session';
 export type { SessionOptions } from './core/options';
+export type { UsersOptions, UserSessionInfo } from './core/users';
 export type { CookieOptions, ResolvedCookieOptions } from './core/cookie';
 export { generateId } from './core/id';
 export { MemoryStore, type MemoryStoreOptions, type MemoryStoreStats } from './stores/memory';
 export { SharedMemoryStore, type SharedMemoryStoreOptions, type SharedMemoryStats } from './stores/shared-memory';
-export type { SessionStore, CookieSessionStore, AnyStore, DecodedRecord, CookieRecord, MaybePromise, PatchOutcome } from './stores/types';
+export type { SessionStore, CookieSessionStore, AnyStore, DecodedRecord, CookieRecord, MaybePromise, PatchOutcome, UserIndex } from './stores/types';
 export { HotsessionError, codes, type HotsessionErrorCode } from './errors';
 export { isNativeEnabled } from './codec';
 export {

@@ -3,14 +3,14 @@ import { RECORD_HEADER } from '../codec/layout';
 import { nameTag } from '../codec/record';
 import type { Signer } from '../codec/types';
 import { loadClock, tracingCommits, tracingRefusals } from '../diagnostics';
-import { optionsError } from '../errors';
+import { codes, HotsessionError, optionsError } from '../errors';
 import {
   isCookieStore, type AnyStore, type CookieRecord, type CookieSessionStore, type DecodedRecord, type MaybePromise, type SessionStore,
 } from '../stores/types';
 import { clearCookie, resolveCookieOptions, serializeCookie, type CookieOptions, type ResolvedCookieOptions } from './cookie';
 import { Entries } from './entries';
 import { generateId, isValidCustomId, isValidId } from './id';
-import { COMMITTED, DESTROYED, FRESH, LOADED, MODIFIED, REGENERATED } from './lifecycle';
+import { COMMITTED, DESTROYED, FRESH, LOADED, MODIFIED, REGENERATED, REGENERATING, type Phase } from './lifecycle';
 import { resolveOptions, type ResolvedOptions, type SessionOptions } from './options';
 import { spentWrite, withinBudget } from './budget';
 import { readRecord } from './load';
@@ -18,6 +18,8 @@ import { regenerateStored, type RegenerateHost } from './regenerate';
 import { Session, stateOf, type SessionData } from './session';
 import { SessionState } from './state';
 import { refused, refusedIfPresent, traceCommit, traceLoad } from './trace';
+import { CookieRevocations } from './users-cookie';
+import { bindingOf, checkUserId, cleanMeta, USER_KEY, UserSessions, type UserSessionInfo } from './users';
 import { commitBytes, PatchJob, tooLarge } from './writes';
 
 /** What committing a session produced: Set-Cookie values now, the store write maybe later. */
@@ -65,6 +67,10 @@ export class SessionManager<Data extends SessionData = SessionData> {
   readonly #regen: RegenerateHost | null;
   /** The store's time budget per request (budget.ts); undefined: none. */
   readonly #budget: number | undefined;
+  /** Users' sessions (null: the store has no per-user index). */
+  readonly #users: UserSessions | null;
+  /** Cookie store: where revocations of users' sessions are kept (null: none configured). */
+  readonly #revocations: CookieRevocations | null;
 
   constructor(name: string, store: AnyStore, options: SessionOptions) {
     this.#opts = resolveOptions(name, options);
@@ -87,6 +93,10 @@ export class SessionManager<Data extends SessionData = SessionData> {
     this.#maxRecord = max;
     this.#regen = this.#server === null ? null : this.#regenerateHost(this.#server);
     this.#budget = this.#server?.timeout;
+    const index = this.#server?.users;
+    const rv = this.#client?.revocations;
+    this.#revocations = rv === undefined ? null : new CookieRevocations(rv, Math.max(this.#opts.ttl, this.#opts.cookie.maxAge ?? 0));
+    this.#users = index === undefined ? null : new UserSessions(this.#server!, index, this.#tag, this.#opts.absoluteTimeout, options.users);
   }
 
   /** Resolved cookie options (defaults applied). */
@@ -152,7 +162,7 @@ export class SessionManager<Data extends SessionData = SessionData> {
     return this.#fromRecord(id, record);
   }
 
-  #loadClient(store: CookieSessionStore, header: string | undefined): Session<Data> {
+  #loadClient(store: CookieSessionStore, header: string | undefined): MaybePromise<Session<Data>> {
     if (header === undefined || header.length === 0) return this.#fresh(false);
     const now = Date.now();
     let rec: CookieRecord | null;
@@ -168,7 +178,15 @@ export class SessionManager<Data extends SessionData = SessionData> {
       }
       return this.#fresh(true, rec?.parts ?? 0);
     }
-    return this.#loaded(rec.id, new Entries().loadObject(rec.data, false), rec.createdAt, rec.parts);
+    const entries = new Entries().loadObject(rec.data, false);
+    const session = this.#loaded(rec.id, entries, rec.createdAt, rec.parts);
+    const b = this.#revocations === null ? null : bindingOf(entries);
+    if (b === null) return session;
+    // A logged-in cookie: one read of its user's revocations (anonymous cookies never pay it).
+    const parts = rec.parts;
+    const revoked = this.#revocations!.revoked(b);
+    if (isPromise(revoked)) return revoked.then((r) => (r ? this.#fresh(true, parts) : session));
+    return revoked ? this.#fresh(true, parts) : session;
   }
 
   #pastDeadline(createdAt: number, now: number): boolean {
@@ -224,6 +242,14 @@ export class SessionManager<Data extends SessionData = SessionData> {
     const maxAge = o.maxAge;
     const ttl = this.#ttl(s, o, now);
     if ((maxAge !== undefined && maxAge < 0) || ttl <= 0 || phase === DESTROYED) return this.#remove(s, o);
+    const seen = this.#users === null ? undefined : this.#users.refresh(s, ttl, now);
+    if (seen === undefined) return this.#decidePhase(s, o, phase, now, ttl);
+    const p = this.#decidePhase(s, o, phase, now, ttl);
+    return { headers: p.headers, write: Promise.all([p.write, seen]).then(() => undefined) };
+  }
+
+  #decidePhase(s: SessionState, o: ResolvedCookieOptions, phase: Phase, now: number, ttl: number): Prepared {
+    const maxAge = o.maxAge;
     if (phase === MODIFIED) return this.#client !== null ? this.#writeClient(s, o, now, ttl) : this.#writeServer(s, o, now, ttl);
     const cookieExpiry = maxAge === undefined ? undefined : now + ttl;
     if (phase === REGENERATED) {
@@ -386,7 +412,9 @@ export class SessionManager<Data extends SessionData = SessionData> {
     }
     const spent = stored ? spentWrite(this.name, s, this.#budget) : null;
     if (spent !== null) return { headers: NONE, write: spent };
-    const write = stored && this.#server !== null ? this.#server.destroy(id) : undefined;
+    const b = stored && this.#users !== null ? bindingOf(s.entries) : null;
+    let write = stored && this.#server !== null ? this.#server.destroy(id) : undefined;
+    if (b !== null) write = Promise.resolve(write).then(() => this.#users!.unbind(b, id));
     s.removed(this.#newId());
     return { headers, write };
   }
@@ -408,7 +436,126 @@ export class SessionManager<Data extends SessionData = SessionData> {
     if (!s.stored) return s.renamed(this.#newId());
     const now = Date.now();
     if (this.#ttl(s, s.cookie ?? this.#opts.cookie, now) <= 0) return this.destroy(s);
-    await regenerateStored(this.#regen!, s);
+    const b = this.#users === null ? null : bindingOf(s.entries);
+    // A logged-in session's index entry follows it to the new id before the old one is retired.
+    await regenerateStored(this.#regen!, s, b === null ? undefined : async (newId, ttl, at) => {
+      await this.#users!.put(b, newId, ttl, at);
+    });
+  }
+
+  /** @internal Session.login(). */
+  async login(s: SessionState, userId: string, meta: unknown): Promise<void> {
+    checkUserId(userId);
+    const m = cleanMeta(meta);
+    const e = s.entries;
+    const users = this.#users;
+    const now = Date.now();
+    if (this.#client === null && users === null) {
+      throw new HotsessionError(codes.USERS_UNSUPPORTED, 'session.login() needs a store with a per-user index (store.users)');
+    }
+    if (s.phase === REGENERATING) throw new HotsessionError(codes.SESSION_BUSY, 'login() while regenerate() is still running: await regenerate() first');
+    const b = { u: userId, h: UserSessions.newHandle(), c: now, m };
+    if (users === null) {
+      // Cookie store: the binding travels sealed in the cookie, under a new id.
+      e.set(USER_KEY, b);
+      s.change();
+      s.renamed(this.#newId());
+      return;
+    }
+    try {
+      await this.#login(s, users, b, now);
+    } catch (err) {
+      // A session bound to a user must be listed under it (or it could not be revoked):
+      // whatever the failure left behind is ended, and the session goes on anonymous.
+      await this.destroy(s).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async #login(s: SessionState, users: UserSessions, b: { u: string; h: string; c: number; m: Record<string, unknown> | null }, now: number): Promise<void> {
+    const e = s.entries;
+    const userId = b.u;
+    const before = bindingOf(e);
+    const wasId = s.id;
+    e.set(USER_KEY, b);
+    s.change();
+    let size = 0;
+    if (s.stored) {
+      let indexed = '';
+      await regenerateStored(this.#regen!, s, async (newId, ttl, at) => {
+        indexed = newId;
+        size = await users.put(b, newId, ttl, at);
+      });
+      // A logout won the race with this login: the new id is gone, and so is its entry.
+      if (s.id !== indexed && indexed !== '') await users.unbind(b, indexed);
+    }
+    if (!s.stored) {
+      // Written whole first, indexed once it exists (a revocation meanwhile finds nothing to end yet).
+      if (s.id === wasId) s.renamed(this.#newId());
+      if (bindingOf(e) === null) e.set(USER_KEY, b);
+      s.change();
+      users.note(s.id, now); // this commit owes no refresh: the entry is written right after it
+      await this.save(s);
+      size = await users.put(b, s.id, this.#ttl(s, s.cookie ?? this.#opts.cookie, Date.now()), Date.now());
+    }
+    if (before !== null) await users.unbind(before, wasId);
+    await users.bound(userId, b.h, size, Date.now());
+  }
+
+  /** @internal Session.userId / Session.handle. */
+  binding(s: SessionState): { u: string; h: string } | null {
+    return bindingOf(s.entries);
+  }
+
+  async #cookieRevocations(): Promise<CookieRevocations> {
+    if (this.#revocations === null) throw new HotsessionError(codes.USERS_UNSUPPORTED, 'revoking cookie sessions needs CookieStore({ revocations: <a server store> })');
+    return this.#revocations;
+  }
+
+  #requireUsers(): UserSessions {
+    if (this.#users === null) throw new HotsessionError(codes.USERS_UNSUPPORTED, "this manager's store has no per-user index (store.users)");
+    return this.#users;
+  }
+
+  /**
+   * The live sessions of `userId`, oldest login first: handle, login time,
+   * last seen, and the meta `login()` recorded. Never lists a session id.
+   */
+  sessionsOf(userId: string): Promise<UserSessionInfo[]> {
+    if (this.#client !== null) return Promise.reject(new HotsessionError(codes.USERS_UNSUPPORTED, 'a cookie store keeps no list of sessions: sessionsOf() needs a server store'));
+    try {
+      return this.#requireUsers().list(userId);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Ends the session of `userId` whose handle is `handle`: its next request
+   * is anonymous, and writes of its requests in flight are dropped.
+   * Resolves to false when no such session is listed.
+   */
+  revokeSession(userId: string, handle: string): Promise<boolean> {
+    if (this.#client !== null) return this.#cookieRevocations().then((r) => r.revokeSession(userId, handle));
+    try {
+      return this.#requireUsers().revokeSession(userId, handle);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Ends every session of `userId` ("log out everywhere"), or every one but
+   * `except` (`except: session.handle`: "log out my other devices").
+   * Resolves to the number of sessions ended.
+   */
+  revokeUser(userId: string, options: { except?: string } = {}): Promise<number> {
+    if (this.#client !== null) return this.#cookieRevocations().then((r) => r.revokeUser(userId, options.except));
+    try {
+      return this.#requireUsers().revokeUser(userId, options.except);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   #regenerateHost(store: SessionStore): RegenerateHost {
@@ -429,8 +576,10 @@ export class SessionManager<Data extends SessionData = SessionData> {
   async destroy(s: SessionState): Promise<void> {
     const old = s.id;
     const stored = s.stored;
+    const b = stored && this.#users !== null ? bindingOf(s.entries) : null;
     s.destroyed(this.#newId());
     if (stored && this.#server !== null) await this.#server.destroy(old);
+    if (b !== null) await this.#users!.unbind(b, old);
   }
 
   /** @internal Session.options(). */

@@ -1,4 +1,5 @@
 import { optionsError } from '../errors';
+import type { UsersOptions } from './users';
 import { assertCookieName, MAX_LIFETIME, resolveCookieOptions, type CookieOptions, type ResolvedCookieOptions } from './cookie';
 
 /** Options shared by every adapter and the manager. */
@@ -52,6 +53,8 @@ export interface SessionOptions {
    * @default 24 random bytes, base64url
    */
   genid?: () => string;
+  /** Users' sessions: the per-user bound and the lastSeenAt resolution (see `session.login()`). */
+  users?: UsersOptions;
 }
 
 /** @internal Options after validation and defaults. */

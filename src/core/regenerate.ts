@@ -2,7 +2,7 @@ import { codec } from '../codec';
 import { FRAME_MAGIC, KIND_FORWARD, KIND_PATCH, KIND_RECORD, RECORD_VERSION } from '../codec/layout';
 import { decodeData, encodeValue } from '../codec/msgpack';
 import { forwardMarker, keyAt, type RecordView } from '../codec/record';
-import type { DecodedRecord, SessionStore } from '../stores/types';
+import type { DecodedRecord, MaybePromise, SessionStore } from '../stores/types';
 import type { LoadedBase } from './entries';
 import { keyProblem, valueBytes } from './record-keys';
 import type { SessionState } from './state';
@@ -53,7 +53,13 @@ function isForward(rec: Uint8Array | DecodedRecord): boolean {
   return rec instanceof Uint8Array && rec.length > 2 && rec[0] === FRAME_MAGIC && rec[1] === RECORD_VERSION && rec[2] === KIND_FORWARD;
 }
 
-export async function regenerateStored(h: RegenerateHost, s: SessionState): Promise<void> {
+/**
+ * `beforeForward` runs between steps 1 and 2 (users' sessions index the new
+ * id there, so a revocation that reads either id ends the session).
+ */
+export async function regenerateStored(
+  h: RegenerateHost, s: SessionState, beforeForward?: (newId: string, ttl: number, now: number) => MaybePromise<void>,
+): Promise<void> {
   const store = h.store;
   const e = s.entries;
   const oldId = s.id;
@@ -75,6 +81,15 @@ export async function regenerateStored(h: RegenerateHost, s: SessionState): Prom
     throw err;
   }
   s.movedIn();
+  if (beforeForward !== undefined) {
+    try {
+      await beforeForward(newId, ttl, now);
+    } catch (err) {
+      // The new session stands; the old id was not retired.
+      s.moved();
+      throw err;
+    }
+  }
   let held: Uint8Array | DecodedRecord | null;
   try {
     held = await store.forward(oldId, forwardMarker(newId, now + h.grace, createdAt, h.tag), h.grace);

@@ -157,9 +157,36 @@ export class Session<Data extends SessionData = SessionData> {
   }
 
   /**
+   * Logs the session in as `userId`: gives it a new id (session fixation
+   * defence, as `regenerate()`), records the user, the login time and the
+   * opt-in `meta` (say `{ userAgent, ip }`), and lists the session under the
+   * user (`manager.sessionsOf`). Resolves once the session is stored and
+   * listed. A store without a per-user index rejects with
+   * HOTSESSION_ERR_USERS_UNSUPPORTED.
+   */
+  login(userId: string, meta?: Record<string, unknown>): Promise<void> {
+    return this.#s.host.login(this.#s, userId, meta);
+  }
+
+  /** The logged-in user's id, or undefined for an anonymous session. */
+  get userId(): string | undefined {
+    return this.#s.host.binding(this.#s)?.u;
+  }
+
+  /**
+   * This session's opaque handle in its user's session list (undefined when
+   * anonymous): compare with `sessionsOf()` entries, pass to
+   * `revokeSession`. It is not the id and reveals nothing of it.
+   */
+  get handle(): string | undefined {
+    return this.#s.host.binding(this.#s)?.h;
+  }
+
+  /**
    * Destroys the stored record (a logout): requests still in flight with
    * the old id write nothing. The session continues as a new, empty one
-   * with a new id; the cookie is cleared unless new data is stored.
+   * with a new id; the cookie is cleared unless new data is stored. A
+   * logged-in session also leaves its user's session list.
    */
   destroy(): Promise<void> {
     return this.#s.host.destroy(this.#s);

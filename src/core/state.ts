@@ -11,6 +11,8 @@ export interface SessionHost {
   save(state: SessionState): Promise<void>;
   regenerate(state: SessionState): Promise<void>;
   destroy(state: SessionState): Promise<void>;
+  login(state: SessionState, userId: string, meta: unknown): Promise<void>;
+  binding(state: SessionState): { u: string; h: string } | null;
   cookieOptions(state: SessionState, input: object): ResolvedCookieOptions;
 }
 

@@ -9,7 +9,7 @@ import { resolveKeys, type SecretInput } from './cookie/keys';
 import { packPayload, unpackPayload } from './cookie/payload';
 import { MacSealer, macContext, SIGNED_OVERHEAD } from './cookie/signed';
 import type { StoreStats } from './probe';
-import type { CookieRecord, CookieSessionStore } from './types';
+import type { CookieRecord, CookieSessionStore, SessionStore } from './types';
 
 export type { SecretInput } from './cookie/keys';
 
@@ -81,6 +81,17 @@ export interface CookieStoreOptions {
    * @default 1
    */
   chunks?: number;
+  /**
+   * A server store (MemoryStore, SharedMemoryStore, RedisStore) keeping, per
+   * user, when and which of their cookie sessions were revoked
+   * (`revokeUser`, `revokeSession`). Opening a logged-in cookie then costs
+   * one read of it; anonymous cookies cost nothing. A revocation takes
+   * effect at each cookie's next request if the store is shared by every
+   * process (Redis, SharedMemoryStore), and only in this process for a
+   * MemoryStore.
+   * @default undefined (cookie sessions cannot be revoked)
+   */
+  revocations?: SessionStore;
 }
 
 /** Most cookies the manager's parser looks at per name: bounded aad cache. */
@@ -142,6 +153,8 @@ export class CookieStore implements CookieSessionStore {
   readonly kind = 'cookie' as const;
   /** `'sealed'` or `'signed'`. */
   readonly mode: 'sealed' | 'signed';
+  /** Where users' revocations are kept (see {@link CookieStoreOptions.revocations}). */
+  readonly revocations: SessionStore | undefined;
   readonly #sealer: Sealer;
   readonly #rule: SizeRule;
   readonly #overhead: number;
@@ -154,6 +167,11 @@ export class CookieStore implements CookieSessionStore {
   constructor(options: CookieStoreOptions) {
     if (options === null || typeof options !== 'object') throw optionsError('CookieStore options are required (at least { secret })');
     const mode = options.mode ?? 'sealed';
+    const rv = options.revocations;
+    if (rv !== undefined && (rv === null || typeof rv !== 'object' || typeof rv.get !== 'function' || typeof rv.patch !== 'function' || typeof rv.set !== 'function')) {
+      throw optionsError('CookieStore revocations must be a server store (get, set, patch)');
+    }
+    this.revocations = rv;
     if (mode !== 'sealed' && mode !== 'signed') throw optionsError(`CookieStore mode must be 'sealed' or 'signed', not ${JSON.stringify(mode)}`);
     const maxCookieSize = options.maxCookieSize ?? 4096;
     const attributeBytes = options.attributeBytes ?? 160;

@@ -13,6 +13,7 @@ import { ClientPool } from './memcached/pool';
 import { swap, type Decision, type SwapOp } from './memcached/swap';
 import { Versions } from './memcached/versions';
 import type { DecodedRecord, PatchOutcome, SessionStore } from './types';
+import { MemcachedUserIndex } from './memcached/users';
 
 export { memcachedExpiry, MAX_RELATIVE_SECONDS } from './memcached/expiry';
 
@@ -129,6 +130,8 @@ function asError(err: unknown): Error {
  * memcached is used again without a restart of the app.
  */
 export class MemcachedStore implements SessionStore {
+  /** The per-user index (users' sessions): one CAS-updated item per user. */
+  readonly users: MemcachedUserIndex;
   readonly #pool: ClientPool;
   readonly #prefix: string;
   readonly #prefixBytes: number;
@@ -154,6 +157,7 @@ export class MemcachedStore implements SessionStore {
     const maxValueSize = options.maxValueSize ?? 1_048_576;
     if (!Number.isInteger(maxValueSize) || maxValueSize < 1024) throw optionsError('maxValueSize must be an integer >= 1024 (bytes)');
     this.#prefix = prefix;
+    this.users = new MemcachedUserIndex(() => this.#pool.next(), prefix);
     this.#prefixBytes = Buffer.byteLength(prefix);
     if (this.#prefixBytes > MAX_KEY_BYTES - 32) throw optionsError(`prefix must be at most ${MAX_KEY_BYTES - 32} bytes (memcached keys are at most ${MAX_KEY_BYTES})`);
     this.#ttl = ttl;

@@ -4,6 +4,7 @@ import { FLAG_CLEAR, KIND_FORWARD, KIND_PATCH, KIND_RECORD } from '../codec/layo
 import { appliedSize, applyInto } from './memory/apply';
 import { Arena } from './memory/arena';
 import { SegmentedLru } from './memory/slru';
+import { MemoryUserIndex } from './memory/users';
 import type { PatchOutcome, SessionStore } from './types';
 
 /** A slot's record is neither a v2 RECORD nor a FORWARD marker (a v1 frame, anything else). */
@@ -78,6 +79,8 @@ export interface MemoryStoreStats {
  */
 export class MemoryStore implements SessionStore {
   readonly maxRecordSize: number;
+  /** The per-user index (users' sessions). */
+  readonly users = new MemoryUserIndex();
   readonly #index = new Map<string, number>();
   readonly #lru: SegmentedLru;
   readonly #arena = new Arena();
@@ -260,11 +263,13 @@ export class MemoryStore implements SessionStore {
       }
     }
     this.#expired += freed;
+    this.users.sweep(now);
     return freed;
   }
 
   /** Drops every record. */
   clear(): void {
+    this.users.clear();
     this.#index.clear();
     this.#lru.clear();
     this.#ids = [];

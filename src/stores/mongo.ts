@@ -11,6 +11,7 @@ import { Lanes } from './mongo/lanes';
 import { lockedBatch, locksOf } from './mongo/locked';
 import { plan, writeBatch, type WriteContext } from './mongo/writes';
 import type { DecodedRecord, PatchOutcome, SessionStore } from './types';
+import { MongoUserIndex } from './mongo/users';
 
 export type { AutoRemove } from './mongo/expiry';
 export { TTL_WARNING_CODE } from './mongo/expiry';
@@ -140,6 +141,8 @@ const MIN_LEASE_MS = 5000;
  * `ready()` at startup to surface configuration errors early.
  */
 export class MongoStore implements SessionStore {
+  /** The per-user index (users' sessions): a document per user in `<collection>.users`. */
+  readonly users: MongoUserIndex;
   readonly #client: MongoClient;
   readonly #owned: boolean;
   readonly #col: Collection<SessionDocument>;
@@ -204,6 +207,10 @@ export class MongoStore implements SessionStore {
     this.#maxRecordSize = maxRecordSize;
     this.timeout = limits.timeout;
     this.#leaseMs = Math.max(LEASE_TIMEOUTS * limits.timeout, MIN_LEASE_MS);
+    this.users = new MongoUserIndex(
+      this.#client.db(dbName).collection(`${collection}.users`), locksOf(this.#col),
+      () => this.#ensureSetup().then(() => this.#atomicity ?? 'update'), this.#leaseMs,
+    );
     this.#ctx = {
       col: this.#col,
       legacy: this.#legacy,

@@ -11,6 +11,7 @@ import { malformedPatch, tooLarge } from './redis/outcome';
 import { Outstanding } from './redis/outstanding';
 import { canScript, ScriptWriter } from './redis/script';
 import { TouchLog } from './redis/touch-log';
+import { RedisUserIndex } from './redis/users';
 import { WritePath } from './redis/write-path';
 import type { DecodedRecord, PatchOutcome, SessionStore } from './types';
 import type { RedisConnectOptions, RedisStoreOptions } from './redis/options';
@@ -74,6 +75,8 @@ export class RedisStore implements SessionStore {
   /** The per-batch timeout, also each request's store-time budget (SessionStore.timeout). */
   readonly timeout: number;
   readonly #probe = new StoreProbe('redis');
+  /** The per-user index (users' sessions): one hash per user, hash-tagged by the user id. */
+  readonly users: RedisUserIndex;
   readonly #c: ClientLike;
   readonly #cluster: boolean;
   readonly #prefix: string;
@@ -112,6 +115,7 @@ export class RedisStore implements SessionStore {
     this.#owned = (options as { [kOwned]?: boolean })[kOwned] === true;
     const script = scripts && canScript(client) ? new ScriptWriter(client, maxRecordSize) : null;
     this.#path = new WritePath(client, this.#cluster, script, maxRecordSize);
+    this.users = new RedisUserIndex(client, prefix, script !== null);
     this.#out = new Outstanding(limits.maxPending);
     this.#writes = new WriteBatcher((ops) => this.#flush(ops), limits, this.#probe);
     this.#reads = new ReadBatcher((ids) => this.#fetch(ids), limits, this.#probe);
@@ -207,6 +211,7 @@ export class RedisStore implements SessionStore {
     this.#closed = true;
     await this.#writes.close();
     await this.#path.close();
+    await this.users.close();
     if (this.#owned) await this.#c.quit().catch(() => undefined);
   }
 

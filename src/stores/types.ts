@@ -54,6 +54,30 @@ export interface DecodedRecord {
  */
 export type PatchOutcome = 'ok' | 'gone' | 'stale' | { readonly movedTo: string };
 
+/**
+ * A per-user index of sessions (users' sessions, src/core/users.ts): for each
+ * user id, a small map from session handle to an entry string the core
+ * builds (`<session id>\n<json>`). Every operation touches one user's index
+ * only, atomically with respect to every other operation on it, so a store
+ * can keep one user's index and bookkeeping together (one key, one slot).
+ * Listing reads one user's index; nothing scans the keyspace.
+ */
+export interface UserIndex {
+  /**
+   * Sets `handle`'s entry in `userId`'s index (replacing one it had); the
+   * index then lives at least `ttlMs` from now. Answers how many entries
+   * the index holds afterwards (the core prunes only past its bound).
+   */
+  put(userId: string, handle: string, entry: string, ttlMs: number): MaybePromise<number>;
+  /** Every entry of `userId`'s index as [handle, entry] pairs (empty when there is none). */
+  list(userId: string): MaybePromise<Array<[string, string]>>;
+  /**
+   * Removes `handle`'s entry when it names session `sid` (its entry starts
+   * with `sid + '\n'`), or whatever it names when `sid` is undefined.
+   */
+  remove(userId: string, handle: string, sid?: string): MaybePromise<void>;
+}
+
 /** A server-side store: records keyed by session id. */
 export interface SessionStore {
   /**
@@ -100,6 +124,11 @@ export interface SessionStore {
   destroy(id: string): MaybePromise<void>;
   /** Releases connections and timers. */
   close(): Promise<void>;
+  /**
+   * The store's per-user index; a store without one refuses `session.login()`
+   * with HOTSESSION_ERR_USERS_UNSUPPORTED.
+   */
+  readonly users?: UserIndex;
 }
 
 /** What a client-side (cookie) store reads from one request. */
@@ -129,6 +158,11 @@ export interface CookieSessionStore {
   write(name: string, id: string, data: Record<string, unknown>, expiresAt: number, createdAt: number): Array<[string, string]>;
   /** Names of every cookie a record of `parts` parts occupies (to clear them). */
   names(name: string, parts: number): string[];
+  /**
+   * Where revocations of users' cookie sessions are kept (src/core/users-cookie.ts);
+   * undefined: cookie sessions of users cannot be revoked.
+   */
+  readonly revocations?: SessionStore;
   close(): Promise<void>;
 }
 

@@ -1,0 +1,84 @@
+// Users' sessions on MemoryStore (issue #17), and a store without an index.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryStore, createSessionManager } from 'hotsession';
+import { usersCases } from './users-cases.mjs';
+
+usersCases('users: MemoryStore over node:http', { makeStore: () => new MemoryStore() });
+
+test('a store without a per-user index refuses login with a coded error', async () => {
+  const inner = new MemoryStore();
+  // The store contract without `users`.
+  const bare = {
+    get: (id) => inner.get(id), set: (id, r, t) => inner.set(id, r, t), patch: (id, p, t) => inner.patch(id, p, t),
+    forward: (id, m, g) => inner.forward(id, m, g), touch: (id, t) => inner.touch(id, t), destroy: (id) => inner.destroy(id),
+    close: () => inner.close(),
+  };
+  const m = createSessionManager('sid', bare, { secret: 'x' });
+  const s = await m.load(undefined);
+  await assert.rejects(s.login('ada'), { code: 'HOTSESSION_ERR_USERS_UNSUPPORTED' });
+  await assert.rejects(m.sessionsOf('ada'), { code: 'HOTSESSION_ERR_USERS_UNSUPPORTED' });
+  assert.equal(s.userId, undefined);
+  await inner.close();
+});
+
+test('bad user ids are refused; anonymous sessions have no userId or handle', async () => {
+  const store = new MemoryStore();
+  const m = createSessionManager('sid', store, { secret: 'x' });
+  const s = await m.load(undefined);
+  assert.equal(s.userId, undefined);
+  assert.equal(s.handle, undefined);
+  await assert.rejects(s.login(''), { code: 'HOTSESSION_ERR_USERS_UNSUPPORTED' });
+  await assert.rejects(s.login(42), { code: 'HOTSESSION_ERR_USERS_UNSUPPORTED' });
+  await assert.rejects(m.revokeUser(''), { code: 'HOTSESSION_ERR_USERS_UNSUPPORTED' });
+  assert.throws(() => createSessionManager('sid', store, { secret: 'x', users: { maxPerUser: 0 } }), { code: 'HOTSESSION_ERR_OPTIONS' });
+  await store.close();
+});
+
+test('a logged-in session that regenerates stays listed and revocable', async () => {
+  const store = new MemoryStore();
+  const m = createSessionManager('sid', store, { secret: 'x' });
+  const s = await m.load(undefined);
+  await s.login('ada');
+  await m.commit(s);
+  const handle = s.handle;
+  const before = s.id;
+  await s.regenerate();
+  await m.commit(s);
+  assert.notEqual(s.id, before);
+  assert.equal(s.handle, handle);
+  assert.deepEqual((await m.sessionsOf('ada')).map((d) => d.handle), [handle]);
+  assert.equal(await m.revokeSession('ada', handle), true);
+  assert.equal(store.get(s.id), null);
+  await store.close();
+});
+
+test('a login whose index write fails leaves no unlisted logged-in session behind', async () => {
+  const store = new MemoryStore();
+  const real = store.users;
+  let fail = true;
+  const users = {
+    put: (...a) => {
+      if (fail) throw Object.assign(new Error('index down'), { code: 'X_INDEX_DOWN' });
+      return real.put(...a);
+    },
+    list: (u) => real.list(u),
+    remove: (...a) => real.remove(...a),
+  };
+  Object.defineProperty(store, 'users', { value: users });
+  const m = createSessionManager('sid', store, { secret: 'x' });
+  // A stored anonymous session first (login then goes through regenerate).
+  const s = await m.load(undefined);
+  s.set('cart', 1);
+  await m.commit(s);
+  await assert.rejects(s.login('kim'), { code: 'X_INDEX_DOWN' });
+  assert.equal(s.userId, undefined);
+  await m.commit(s);
+  assert.equal(store.get(s.id), null, 'nothing is stored under the session after the failed login');
+  fail = false;
+  const t = await m.load(undefined);
+  await t.login('kim');
+  assert.equal(t.userId, 'kim');
+  assert.equal((await m.sessionsOf('kim')).length, 1);
+  await store.close();
+});
