@@ -1,35 +1,40 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { debuglog } from 'node:util';
-import { SessionManager } from '../core/manager';
+import type { SessionManager } from '../core/manager';
 import type { SessionOptions } from '../core/options';
 import { HeaderTransport, type HeaderRequest, type HeaderTransportOptions } from '../core/transport';
 import { stateOf, type Session, type SessionData } from '../core/session';
 import { codes, HotsessionError } from '../errors';
 import type { AnyStore, MaybePromise } from '../stores/types';
 import { prepareShapes } from './shape';
+import { errorStatusOf, onErrorOf, statusOf, type ErrorSource } from './failure';
+import { entriesOf, managersOf, type NamedStore } from './named';
+
+export type { ErrorSource, NamedStore };
 
 const debug = debuglog('hotsession');
 
 /** Options of the node:http middleware. */
 export interface HttpSessionOptions extends SessionOptions, HeaderTransportOptions {
   /**
-   * Status sent when the store fails and no `next` takes the error. The body
-   * never carries the store's message.
+   * Status sent when the store is unavailable (loading or saving) and no
+   * `next` takes the error; an integer 400..599. Data that cannot be encoded
+   * or stored (a cookie or record too large) is a 500 instead. The body is
+   * the bare status text, never the error's message.
    * @default 503
    */
   errorStatus?: number;
-  /** Called with every store error (for logging); the response is handled either way. */
-  onError?: (err: Error, req: IncomingMessage) => void;
+  /**
+   * Called with every error the middleware answers (for logging), with its
+   * source as in the uWS adapter and the request as a third argument; the
+   * response is handled either way.
+   * @default console.error
+   */
+  onError?: (err: Error, source: ErrorSource, req: IncomingMessage) => void;
 }
 
 /** Connect-style middleware. `next(err)` receives store errors. */
 export type Middleware = (req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void) => void;
-
-/** One named session and the store behind it. */
-export interface NamedStore {
-  name: string;
-  store: AnyStore;
-}
 
 const kSessions = Symbol('hotsession.sessions');
 
@@ -65,29 +70,28 @@ export function sessions(name: string, store: AnyStore, options: HttpSessionOpti
 
 /** Middleware for several named sessions in one store. */
 export function sessionsMany(names: readonly string[], store: AnyStore, options: HttpSessionOptions): Middleware {
-  return sessionsManyStores(names.map((name) => ({ name, store })), options);
+  return sessionsManyStores(entriesOf(names, store), options);
 }
 
 /** Middleware for several named sessions, each in its own store. */
 export function sessionsManyStores(entries: readonly NamedStore[], options: HttpSessionOptions): Middleware {
-  if (!Array.isArray(entries) || entries.length === 0) throw new HotsessionError(codes.OPTIONS, 'at least one { name, store } is required');
-  const managers = entries.map((e) => new SessionManager(e.name, e.store, options));
-  const names = entries.map((e) => e.name);
-  if (new Set(names).size !== names.length) throw new HotsessionError(codes.OPTIONS, 'session names must be distinct');
-  const errorStatus = options.errorStatus ?? 503;
-  const onError = options.onError;
+  const errorStatus = errorStatusOf(options);
+  const onError = onErrorOf(options, 'http');
+  const managers = managersOf(entries, options);
+  const names = managers.map((m) => m.name);
   const transport = HeaderTransport.of(options, names, entries.map((e) => e.store));
 
   const fail = (err: unknown, req: IncomingMessage, res: ServerResponse, next?: (err?: unknown) => void): void => {
     const error = storeError(err);
     debug('store error: %s', (err as Error)?.message);
-    onError?.(error, req);
+    report(onError, error, req);
     if (next !== undefined) return next(error);
+    const status = statusOf(error, 'store', errorStatus);
     if (!res.headersSent) {
-      res.statusCode = errorStatus;
+      res.statusCode = status;
       res.setHeader('content-type', 'text/plain; charset=utf-8');
     }
-    res.end('Service Unavailable');
+    res.end(STATUS_CODES[status] ?? 'Error');
   };
 
   return function hotsession(req, res, next) {
@@ -121,14 +125,24 @@ function storeError(err: unknown): HotsessionError {
   if (err instanceof HotsessionError && (err as { status?: number }).status !== undefined) return err;
   const e = err instanceof HotsessionError ? err : new HotsessionError(codes.STORE, 'session store unavailable', { cause: err });
   // Express and connect read `status`; `expose: false` keeps the message out of responses.
-  Object.assign(e, { status: 503, statusCode: 503, expose: false });
+  const status = statusOf(e, 'store', 503);
+  Object.assign(e, { status, statusCode: status, expose: false });
   return e;
+}
+
+/** Calls the app's hook; a hook that throws must not leave the response unanswered. */
+function report(onError: NonNullable<HttpSessionOptions['onError']>, err: Error, req: IncomingMessage): void {
+  try {
+    onError(err, 'store', req);
+  } catch (hookErr) {
+    debug('onError threw: %s', (hookErr as Error)?.message);
+  }
 }
 
 function start(
   req: IncomingMessage, res: ServerResponse, next: ((err?: unknown) => void) | undefined,
   managers: SessionManager[], names: readonly string[], list: Session<any>[],
-  errorStatus: number, onError: HttpSessionOptions['onError'], via: Via = null,
+  errorStatus: number, onError: NonNullable<HttpSessionOptions['onError']>, via: Via = null,
 ): void {
   prepareShapes(req, res);
   (req as WithSessions)[kSessions] = { names, sessions: list };
@@ -169,7 +183,7 @@ function setCookies(res: ServerResponse, values: readonly string[], via: Via = n
  */
 function hookResponse(
   req: IncomingMessage, res: ServerResponse, managers: SessionManager[], list: Session<any>[],
-  errorStatus: number, onError: HttpSessionOptions['onError'], via: Via,
+  errorStatus: number, onError: NonNullable<HttpSessionOptions['onError']>, via: Via,
 ): void {
   const end = res.end;
   const writeHead = res.writeHead;
@@ -245,7 +259,8 @@ function hookResponse(
   } as typeof res.end;
 
   function failResponse(err: Error): void {
-    onError?.(err, req);
+    const error = storeError(err);
+    report(onError, error, req);
     debug('session save failed: %s', err.message);
     if (res.headersSent) {
       // The client already has part of a response that promised a saved session.
@@ -255,8 +270,9 @@ function hookResponse(
     res.removeHeader('set-cookie');
     if (via !== null) res.removeHeader(via[0].header);
     res.removeHeader('content-length');
-    res.statusCode = errorStatus;
+    const status = statusOf(error, 'store', errorStatus);
+    res.statusCode = status;
     res.setHeader('content-type', 'text/plain; charset=utf-8');
-    (end as (chunk: string) => ServerResponse).call(res, 'Service Unavailable');
+    (end as (chunk: string) => ServerResponse).call(res, STATUS_CODES[status] ?? 'Error');
   }
 }

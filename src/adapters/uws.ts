@@ -44,36 +44,23 @@
  */
 import { SessionManager } from '../core/manager';
 import { Session, stateOf, type SessionData } from '../core/session';
-import { codes, HotsessionError, optionsError } from '../errors';
+import { optionsError } from '../errors';
 import type { AnyStore, MaybePromise } from '../stores/types';
 import { HeaderTransport } from '../core/transport';
 import { commitAll, commitOne, ManyBinding, SingleBinding } from './uws/binding';
 import { HeaderBinding } from './uws/header-binding';
 import { makeRoute, type AnyHandler } from './uws/pipeline';
-import type { Binding, ErrorSource, NamedStore, Prepare, Settings, UwsRoute, UwsSessionOptions, WithSession, WithSessions } from './uws/types';
+import { errorStatusOf, onErrorOf } from './failure';
+import { entriesOf, managersOf } from './named';
+import type { Binding, NamedStore, Prepare, Settings, UwsRoute, UwsSessionOptions, WithSession, WithSessions } from './uws/types';
 
 export type {
   Body, ErrorSource, ManySessionHandler, NamedStore, Prepare, Reply, Result, SessionGetter, SessionHandler, UwsRoute, UwsSessionOptions,
   WithSession, WithSessions,
 } from './uws/types';
 
-function defaultOnError(err: Error, source: ErrorSource): void {
-  console.error(`hotsession/uws: ${source} error:`, err);
-}
-
 function settingsOf(options: UwsSessionOptions): Settings {
-  const errorStatus = options?.errorStatus ?? 503;
-  if (!Number.isInteger(errorStatus) || errorStatus < 400 || errorStatus > 599) throw optionsError('errorStatus must be an integer 400..599');
-  const onError = options?.onError ?? defaultOnError;
-  if (typeof onError !== 'function') throw optionsError('onError must be a function');
-  return { errorStatus, onError, warned: false };
-}
-
-function managersOf(entries: readonly NamedStore[], options: UwsSessionOptions): SessionManager[] {
-  if (!Array.isArray(entries) || entries.length === 0) throw new HotsessionError(codes.OPTIONS, 'at least one { name, store } is required');
-  const managers = entries.map((e) => new SessionManager(e.name, e.store, options));
-  if (new Set(managers.map((m) => m.name)).size !== managers.length) throw new HotsessionError(codes.OPTIONS, 'session names must be distinct');
-  return managers;
+  return { errorStatus: errorStatusOf(options), onError: onErrorOf(options, 'uws'), warned: false };
 }
 
 /** `(handler)` or `(prepare, handler)`. */
@@ -97,8 +84,7 @@ export function sessions<Data extends SessionData = SessionData>(name: string, s
 
 /** Several named sessions in one store; the handler gets `get(name)`. */
 export function sessionsMany(names: readonly string[], store: AnyStore, options: UwsSessionOptions): WithSessions {
-  if (!Array.isArray(names)) throw new HotsessionError(codes.OPTIONS, 'names must be an array of cookie names');
-  return sessionsManyStores(names.map((name) => ({ name, store })), options);
+  return sessionsManyStores(entriesOf(names, store), options);
 }
 
 /** Several named sessions, each in its own store; the handler gets `get(name)`. */

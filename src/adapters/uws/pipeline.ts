@@ -6,6 +6,7 @@ import { cookieHeader, cookieKeys } from './cookie-lines';
 import { checkResult, send, sendCorked, sendError, sendErrorCorked } from './respond';
 import { RequestSnapshot } from './snapshot';
 import type { Binding, ErrorSource, Prepare, Settings, UwsRoute } from './types';
+import { statusOf } from '../failure';
 
 const debug = debuglog('hotsession');
 
@@ -13,7 +14,6 @@ const debug = debuglog('hotsession');
 export type AnyHandler = (res: HttpResponse, req: HttpRequest, arg: any, prepared: unknown) => unknown;
 
 // Errors that mean "the backend is unavailable" whatever their source.
-const UNAVAILABLE: readonly string[] = [codes.STORE, codes.STORE_TIMEOUT, codes.QUEUE_FULL, codes.STORE_CLOSED];
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v instanceof Promise || (v !== null && typeof v === 'object' && typeof (v as PromiseLike<unknown>).then === 'function');
@@ -184,9 +184,7 @@ function toError(err: unknown, source: ErrorSource): Error {
 
 function fail(res: HttpResponse, settings: Settings, err: unknown, source: ErrorSource, corked: boolean): void {
   const error = toError(err, source);
-  const status = error instanceof HotsessionError
-    ? UNAVAILABLE.includes(error.code) ? settings.errorStatus : 500
-    : source === 'store' ? settings.errorStatus : 500;
+  const status = statusOf(error, source, settings.errorStatus);
   debug('uws: %s error, answering %d: %s', source, status, error.message);
   try {
     settings.onError(error, source);

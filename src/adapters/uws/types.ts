@@ -11,7 +11,8 @@ import type { HttpRequest as UwsRequest, HttpResponse as UwsResponse, Recognized
 import type { SessionOptions } from '../../core/options';
 import type { HeaderTransportOptions } from '../../core/transport';
 import type { Session, SessionData } from '../../core/session';
-import type { AnyStore, MaybePromise } from '../../stores/types';
+import type { MaybePromise } from '../../stores/types';
+import type { ErrorSource } from '../failure';
 
 /** The app's type when uWebSockets.js resolves, the structural fallback when it does not. */
 type Installed<T, Fallback> = unknown extends T ? Fallback : T;
@@ -116,8 +117,9 @@ export interface Reply {
  */
 export type Result = Body | Reply | undefined | void;
 
-/** Where an error came from, as reported to `onError`. */
-export type ErrorSource = 'store' | 'handler';
+export type { NamedStore } from '../named';
+/** Where an error came from, as reported to `onError` (declared with the failure rules shared by the adapters). */
+export type { ErrorSource } from '../failure';
 
 /** Options of the uWebSockets.js adapter: the node:http adapter's options. */
 export interface UwsSessionOptions extends SessionOptions, HeaderTransportOptions {
@@ -182,12 +184,6 @@ export interface WithSession<Data extends SessionData = SessionData> {
 export interface WithSessions {
   (handler: ManySessionHandler): UwsRoute;
   <P>(prepare: Prepare<P>, handler: ManySessionHandler<P>): UwsRoute;
-}
-
-/** One named session and the store behind it. */
-export interface NamedStore {
-  name: string;
-  store: AnyStore;
 }
 
 /** How a wrapper loads, exposes and commits its session(s). */
