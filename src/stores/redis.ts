@@ -157,6 +157,8 @@ export class RedisStore implements SessionStore {
   }
 
   get(id: string): Promise<Read | null> {
+    // As MemcachedStore and MongoStore: a closed store says so, whoever owns the client.
+    if (this.#closed) return Promise.reject(new HotsessionError(codes.STORE_CLOSED, 'the store is closed'));
     if (this.#busy()) return Promise.reject(this.#refused('session read'));
     return this.#reads.get(id);
   }
