@@ -2,6 +2,8 @@ import type { CookieOptions } from './cookie';
 import type { Entries } from './entries';
 import { MODIFIED, REGENERATED, REGENERATING } from './lifecycle';
 import type { SessionState } from './state';
+import { USER_KEY } from './users';
+import { codes, HotsessionError } from '../errors';
 
 /** Shape of session data: string keys, msgpack-encodable values. */
 export type SessionData = Record<string, unknown>;
@@ -13,6 +15,9 @@ let peek: (s: Session<SessionData>) => SessionState;
 
 function checkName(key: unknown): asserts key is string {
   if (typeof key !== 'string') throw new TypeError(`session keys are strings, not ${typeof key}`);
+  // The login binding (users.ts) is written by login()/destroy() only: a handler
+  // that set it could claim another user's identity in the user index.
+  if (key === USER_KEY) throw new HotsessionError(codes.ENCODE, `the session key "${USER_KEY}" is reserved for login()`);
 }
 
 /**

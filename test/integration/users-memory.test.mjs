@@ -82,3 +82,16 @@ test('a login whose index write fails leaves no unlisted logged-in session behin
   assert.equal((await m.sessionsOf('kim')).length, 1);
   await store.close();
 });
+
+test('the login binding key is reserved: set() and delete() refuse it, login() still works', async () => {
+  const store = new MemoryStore();
+  const m = createSessionManager('sid', store, { secret: 'x' });
+  const s = await m.load(undefined);
+  const forged = { u: 'admin', h: 'forged' };
+  assert.throws(() => s.set('__hotsession_user', forged), { code: 'HOTSESSION_ERR_ENCODE' });
+  assert.throws(() => s.delete('__hotsession_user'), { code: 'HOTSESSION_ERR_ENCODE' });
+  assert.equal(s.userId, undefined);
+  await s.login('ada');
+  assert.equal(s.userId, 'ada');
+  await store.close();
+});
