@@ -23,7 +23,8 @@ export interface StoreStats {
  * A store's counters and its diagnostics publisher in one object, handed to
  * its batchers (batcher.ts). Counting is a few increments per batch; the
  * clock is read only while someone subscribes to `hotsession:store:batch`.
- * @internal
+ * Not exported from the package's entry points; not marked internal because
+ * the batchers' declarations name it.
  */
 export class StoreProbe {
   /** The store's kind, as diagnostics messages name it. */

@@ -162,7 +162,7 @@ export interface CookieSessionStore {
    * Where revocations of users' cookie sessions are kept (src/core/users-cookie.ts);
    * undefined: cookie sessions of users cannot be revoked.
    */
-  readonly revocations?: SessionStore;
+  readonly revocations?: SessionStore | undefined;
   close(): Promise<void>;
 }
 
