@@ -5,7 +5,11 @@
 // against a floor row: the naive layer of bench/lib/naive-layer.mjs (regex,
 // createHmac, JSON in a Map). Each mode runs in a child process of its own
 // (the codec is picked once per process); each row runs several rounds and
-// reports the median, so two commits can be compared row by row.
+// reports the median, so two commits can be compared row by row. Time is the
+// process's CPU time (process.threadCpuUsage where Node has it, else
+// process.cpuUsage), not wall time: on a shared, loaded machine wall time
+// mostly measures the neighbours. For a figure independent of load, count
+// instructions instead: bench/layer-count.mjs (callgrind).
 //   npm run bench:layer [-- --rounds 9 --requests 200000 --json]
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -57,16 +61,21 @@ function prepare(request, login) {
   return jar;
 }
 
-/** Median ns/request over ROUNDS rounds of REQUESTS requests, cookies replaced as a browser would. */
+/** CPU microseconds (user + system) this thread, or this process where Node has no per-thread figure. */
+const cpuMicros = typeof process.threadCpuUsage === 'function'
+  ? () => { const u = process.threadCpuUsage(); return u.user + u.system; }
+  : () => { const u = process.cpuUsage(); return u.user + u.system; };
+
+/** Median CPU ns/request over ROUNDS rounds of REQUESTS requests, cookies replaced as a browser would. */
 function time(request, jar) {
   const perRound = [];
   for (let r = 0; r < ROUNDS + 1; r++) {
-    const t0 = process.hrtime.bigint();
+    const t0 = cpuMicros();
     for (let i = 0; i < REQUESTS; i++) {
       const k = i % SESSIONS;
       jar[k] = request(jar[k]);
     }
-    const ns = Number(process.hrtime.bigint() - t0) / REQUESTS;
+    const ns = ((cpuMicros() - t0) * 1000) / REQUESTS;
     if (r > 0) perRound.push(ns); // round 0 warms the JIT up
   }
   perRound.sort((a, b) => a - b);
@@ -103,15 +112,41 @@ function naiveRow() {
   return { name: 'naive floor: Map + createHmac', store: 'naive', mode: '-', sessions: SESSIONS, ...time(request, jar) };
 }
 
+/** The rows a child measures, as [label, store factory] (the naive floor aside). */
+export function storeRows(hs, CookieStore) {
+  return [
+    ['memory', () => new hs.MemoryStore()],
+    ['cookie', () => new CookieStore({ secret: SECRET })],
+    ['shared-memory', () => new hs.SharedMemoryStore({ name: `layer-bench-${process.pid}` })],
+  ];
+}
+
+/**
+ * One row's request function, prepared and checked, for a driver that runs
+ * its own loop (bench/layer-count.mjs): returns { request, jar }.
+ */
+export function prepareRow(hs, CookieStore, label) {
+  if (label === 'naive') {
+    const layer = naiveLayer(NAME, SECRET);
+    const request = (h) => naiveRequest(layer, h);
+    const jar = prepare(request, () => { const s = layer.load(''); s.data = { user: 'u', n: 0 }; return pairOf(layer.commit(s)); });
+    return { request, jar };
+  }
+  const make = storeRows(hs, CookieStore).find(([l]) => l === label)?.[1];
+  if (!make) throw new Error(`unknown row ${label}`);
+  const m = hs.createSessionManager(NAME, make(), { secret: SECRET, cookie: { maxAge: 15 * 60_000 } });
+  const request = (h) => hotRequest(m, h);
+  const jar = prepare(request, () => { const s = m.load(''); s.set('user', 'u'); s.set('n', 0); return pairOf(m.commit(s)[0]); });
+  return { request, jar };
+}
+
 function child() {
   const hs = require('hotsession');
   const { CookieStore } = require('hotsession/cookie');
   const mode = hs.isNativeEnabled() ? 'native' : 'js';
   const rows = [];
   if (mode === 'native') rows.push(naiveRow());
-  rows.push(hotRow(hs, new hs.MemoryStore(), 'memory', mode));
-  rows.push(hotRow(hs, new CookieStore({ secret: SECRET }), 'cookie', mode));
-  rows.push(hotRow(hs, new hs.SharedMemoryStore({ name: `layer-bench-${process.pid}` }), 'shared-memory', mode));
+  for (const [label, make] of storeRows(hs, CookieStore)) rows.push(hotRow(hs, make(), label, mode));
   process.stdout.write(JSON.stringify(rows) + '\n');
   process.exit(0); // the stores' timers would keep the child alive
 }
@@ -135,14 +170,16 @@ function parent() {
     process.stdout.write(JSON.stringify({ rows }) + '\n');
     return;
   }
-  console.log(`session layer in-process: load -> get -> set -> commit, ${SESSIONS} sessions, median of ${ROUNDS} rounds x ${REQUESTS} requests`);
+  console.log(`session layer in-process: load -> get -> set -> commit, ${SESSIONS} sessions, median of ${ROUNDS} rounds x ${REQUESTS} requests, CPU time`);
   console.log(`Node ${process.version}, ${os.cpus()[0]?.model?.trim()} x${os.cpus().length}, load average ${os.loadavg()[0].toFixed(2)}\n`);
   console.log(table(
-    ['row', 'ns/request (median)', 'min', 'max', 'time vs the floor'],
+    ['row', 'CPU ns/request (median)', 'min', 'max', 'time vs the floor'],
     rows.map((r) => [r.name, int(r.nsPerRequest), int(r.min), int(r.max), `${r.ratio.toFixed(2)}x`]),
     ['l', 'r', 'r', 'r', 'r'],
   ));
 }
 
-if (args.includes('--child')) child();
-else parent();
+if (process.argv[1] === self) {
+  if (args.includes('--child')) child();
+  else parent();
+}

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, timingSafeEqual } from 'node:crypto';
 import { findCookie } from './cookie-header';
 import { HmacKey } from './hmac';
 import { keyId } from './keys';
@@ -6,6 +6,7 @@ import {
   FRAME_HEADER, FRAME_MAGIC, FRAME_VERSION, MAX_TIME,
   SEAL_HEADER, SEAL_NONCE, SEAL_OVERHEAD, SEAL_TAG, SEAL_VERSION,
 } from './layout';
+import { fillNonce } from './nonce-pool';
 import { applyPatch, mergePatches, scanRecord } from './record';
 import { SignMemo } from './sign-memo';
 import type { Codec, Frame, Opened, Sealer, Signer } from './types';
@@ -133,7 +134,7 @@ class JsSealer implements Sealer {
     out.writeUInt32BE(this.#sealId, 1);
     out.writeBigUInt64BE(BigInt(expiresAt), 5);
     const nonce = out.subarray(SEAL_HEADER, SEAL_HEADER + SEAL_NONCE);
-    randomFillSync(nonce);
+    fillNonce(nonce);
     const cipher = createCipheriv('aes-256-gcm', this.#sealKey, nonce);
     // GCM takes the additional data in pieces: header, then the caller's aad.
     cipher.setAAD(out.subarray(0, SEAL_HEADER));
