@@ -4,8 +4,11 @@
 // HOTSESSION_NO_NATIVE=1 on the JS fallback. Files under test/package/ (the
 // packed tarball in blank apps) and test/tooling/ (the project's scripts)
 // check what no codec setting changes, and so do the fault scenarios
-// (test/integration/faults-*: backends killed and frozen under load): they
-// run once, in the first pass.
+// (test/integration/faults-*: backends killed and frozen under load), and so
+// do the users' index suites (test/integration/users-*: per-user index logic
+// in each backend, thousands of logins; the codec's part in them, the session
+// record, is what every conformance suite checks on both codecs): they run
+// once, in the first pass.
 // Backends that are not reachable are skipped with a reason, unless
 // HOTSESSION_REQUIRE_BACKENDS=1 (CI), where a skip for a missing backend
 // fails the run. Ends with one closing line for every pass: "tests: N
@@ -43,7 +46,7 @@ const files = walk(path.join(root, 'test'))
   .map((f) => path.relative(root, f))
   .filter((f) => filters.length === 0 || filters.some((x) => f.includes(x)))
   .sort();
-const once = (f) => ['package', 'tooling'].includes(f.split(path.sep)[1]) || path.basename(f).startsWith('faults-');
+const once = (f) => ['package', 'tooling'].includes(f.split(path.sep)[1]) || /^(faults|users)-/.test(path.basename(f));
 
 function count(events) {
   const c = { passed: 0, failed: 0, skipped: 0, skippedSuites: 0, todo: 0, skips: [] };
