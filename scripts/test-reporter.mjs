@@ -14,6 +14,15 @@ export default async function* summaryReporter(source) {
       skip: d.skip === undefined || d.skip === false ? null : d.skip === true ? '' : String(d.skip),
       todo: d.todo !== undefined && d.todo !== false,
       failureType: d.details?.error?.failureType ?? null,
+      // The first line of what failed, so the closing summary can name it
+      // (CI keeps only the tail of the log).
+      error: event.type === 'test:fail' ? firstLine(d.details?.error) : null,
     }) + '\n';
   }
+}
+
+function firstLine(err) {
+  if (!err) return null;
+  const inner = err.cause instanceof Error ? err.cause : err;
+  return String(inner.message ?? inner).split('\n')[0].slice(0, 300);
 }

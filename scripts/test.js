@@ -49,7 +49,7 @@ const files = walk(path.join(root, 'test'))
 const once = (f) => ['package', 'tooling'].includes(f.split(path.sep)[1]) || /^(faults|users)-/.test(path.basename(f));
 
 function count(events) {
-  const c = { passed: 0, failed: 0, skipped: 0, skippedSuites: 0, todo: 0, skips: [] };
+  const c = { passed: 0, failed: 0, skipped: 0, skippedSuites: 0, todo: 0, skips: [], fails: [] };
   for (const e of events) {
     if (e.skip !== null) {
       if (e.suite) c.skippedSuites++;
@@ -57,10 +57,10 @@ function count(events) {
       c.skips.push(e);
     } else if (e.suite) {
       // A suite fails on its own only through a hook; failing tests are counted as tests.
-      if (!e.ok && e.failureType === 'hookFailed') c.failed++;
+      if (!e.ok && e.failureType === 'hookFailed') { c.failed++; c.fails.push(e); }
     } else if (e.todo) c.todo++;
     else if (e.ok) c.passed++;
-    else c.failed++; // includes tests cancelled by a failing parent or a timeout
+    else { c.failed++; c.fails.push(e); } // includes tests cancelled by a failing parent or a timeout
   }
   return c;
 }
@@ -68,6 +68,7 @@ function count(events) {
 let failed = false;
 const totals = { passed: 0, failed: 0, skipped: 0 };
 const backendSkips = [];
+const failures = [];
 for (const [i, mode] of modes.entries()) {
   const list = files.filter((f) => i === 0 || !once(f));
   if (list.length === 0) continue;
@@ -96,6 +97,11 @@ for (const [i, mode] of modes.entries()) {
   const skipped = c.skipped + c.skippedSuites;
   console.log(`# hotsession tests, ${mode} codec: ${c.passed} passed, ${c.failed} failed, ${skipped} skipped` +
     ` (${c.skipped} tests, ${c.skippedSuites} suites)${c.todo ? `, ${c.todo} todo` : ''}`);
+  for (const f of c.fails) {
+    const where = f.file ? path.relative(root, f.file) : '?';
+    console.log(`#   FAILED ${f.suite ? 'suite' : 'test'} ${JSON.stringify(f.name)} (${where}): ${f.error ?? 'no message'}`);
+    failures.push(`${mode}: ${where}: ${f.name}`);
+  }
   for (const s of c.skips) {
     const where = s.file ? path.relative(root, s.file) : '?';
     console.log(`#   skipped ${s.suite ? 'suite' : 'test'} ${JSON.stringify(s.name)} (${where}): ${s.skip || 'no reason given'}`);
@@ -110,5 +116,7 @@ if (required && backendSkips.length > 0) {
   for (const s of backendSkips) console.log(`#   ${s}`);
   failed = true;
 }
+// Repeated last (CI shows the tail): which tests failed, one line each.
+for (const f of failures) console.log(`# failed: ${f}`);
 console.log(`tests: ${totals.passed} passed, ${totals.failed} failed, ${totals.skipped} skipped`);
 process.exit(failed ? 1 : 0);
