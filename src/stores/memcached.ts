@@ -36,8 +36,9 @@ export interface MemcachedStoreOptions extends BatchOptions {
    */
   prefix?: string;
   /**
-   * Lifetime (ms) of every record, instead of the one each session asks for
-   * (its cookie's maxAge, or the manager's `ttl`).
+   * Longest lifetime (ms) memcached gives a record, whatever the session
+   * asks (its cookie's maxAge, or the manager's `ttl`): a cap, never an
+   * extension, with the same meaning in every hotsession store.
    * @default undefined (the session's own lifetime)
    */
   ttl?: number;
@@ -214,7 +215,7 @@ export class MemcachedStore implements SessionStore {
   set(id: string, record: Uint8Array, ttlMs: number): Promise<void> {
     const bad = this.#checkKey(id) ?? this.#checkSize(id, record.byteLength);
     if (bad !== null) return Promise.reject(bad);
-    return this.#writer.set(id, record, this.#ttl ?? ttlMs);
+    return this.#writer.set(id, record, this.#lifetime(ttlMs));
   }
 
   /**
@@ -227,7 +228,7 @@ export class MemcachedStore implements SessionStore {
     if (v === null || v.kind !== KIND_PATCH) return Promise.reject(new HotsessionError(codes.ENCODE, 'MemcachedStore.patch needs a v2 PATCH (src/codec/layout.ts)'));
     const bad = this.#checkKey(id) ?? this.#checkSize(id, patch.byteLength);
     if (bad !== null) return Promise.reject(bad);
-    return this.#writer.patch(id, patch, this.#ttl ?? ttlMs);
+    return this.#writer.patch(id, patch, this.#lifetime(ttlMs));
   }
 
   /**
@@ -244,7 +245,12 @@ export class MemcachedStore implements SessionStore {
 
   touch(id: string, ttlMs: number): Promise<void> {
     const bad = this.#checkKey(id);
-    return bad !== null ? Promise.reject(bad) : this.#writer.touch(id, this.#ttl ?? ttlMs);
+    return bad !== null ? Promise.reject(bad) : this.#writer.touch(id, this.#lifetime(ttlMs));
+  }
+
+  /** The lifetime a record gets: the session's, capped by the `ttl` option. */
+  #lifetime(ttlMs: number): number {
+    return this.#ttl === undefined ? ttlMs : Math.min(ttlMs, this.#ttl);
   }
 
   destroy(id: string): Promise<void> {

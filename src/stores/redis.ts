@@ -282,7 +282,7 @@ export class RedisStore implements SessionStore {
       // A forward's grace is the core's, never the store's `ttl`.
       const ms = Math.max(1, Math.ceil(op.ttlMs));
       if (op.kind === 'forward') forwards = true;
-      ttls[i] = op.kind === 'forward' ? ms : this.#ttl ?? ms;
+      ttls[i] = op.kind === 'forward' || this.#ttl === undefined ? ms : Math.min(ms, this.#ttl);
     }
     const done = this.#path.send(keys, ops, ttls);
     return forwards && this.#legacy ? done.then((r) => this.#decodeForwards(ops, r)) : done;

@@ -182,14 +182,18 @@ describe('MemcachedStore on its own memcached', { skip: memcachedBinary()?.reaso
     assert.equal(err.code, 'HOTSESSION_ERR_OPTIONS');
   });
 
-  test('ttl overrides the lifetime the session asks for', async () => {
+  test('ttl caps the lifetime the session asks for and never extends it', async () => {
     const short = new MemcachedStore({ servers: mc.servers, prefix: 't:', ttl: 1000 });
+    const long = new MemcachedStore({ servers: mc.servers, prefix: 't:', ttl: 3_600_000 });
     try {
       await short.set(id('ttl'), frame(), 60_000);
+      await long.set(id('ttl-long'), frame(), 1000);
       await sleep(2200);
-      assert.equal(await short.get(id('ttl')), null);
+      assert.equal(await short.get(id('ttl')), null, 'capped at 1 s');
+      assert.equal(await long.get(id('ttl-long')), null, 'a longer ttl does not outlive the session');
     } finally {
       await short.close();
+      await long.close();
     }
   });
 

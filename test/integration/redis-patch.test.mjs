@@ -57,6 +57,21 @@ for (const scripts of [true, false]) {
       }
     });
 
+    test('ttl caps the lifetime a set, a patch and a touch give, and never extends it', async () => {
+      const capped = make({ ttl: 5000 });
+      const loose = make({ ttl: 3_600_000 });
+      await capped.set('ttl-a', record({ a: 1 }), 60_000);
+      await loose.set('ttl-b', record({ b: 1 }), 60_000);
+      assert.ok((await raw.pttl(key('ttl-a'))) <= 5000, 'a set is capped');
+      const b = await raw.pttl(key('ttl-b'));
+      assert.ok(b > 5000 && b <= 60_000, `a longer ttl leaves the session's lifetime alone (${b} ms)`);
+      await capped.patch('ttl-b', patch({ set: { c: 1 } }), 60_000);
+      assert.ok((await raw.pttl(key('ttl-b'))) <= 5000, 'a patch is capped');
+      await loose.touch('ttl-a', 30_000);
+      const a = await raw.pttl(key('ttl-a'));
+      assert.ok(a > 5000 && a <= 30_000, `a touch gets the session's lifetime under a longer cap (${a} ms)`);
+    });
+
     test('the same, one patch at a time', async () => {
       const store = make({ maxRecordSize: 2048 });
       const rnd = prng(424242);

@@ -33,9 +33,10 @@ export interface RedisStoreOptions extends BatchOptions {
    */
   prefix?: string;
   /**
-   * Lifetime in ms Redis gives each record, overriding the one the session
-   * manager asks for (the cookie's maxAge or the manager's `ttl`).
-   * @default undefined (the manager's)
+   * Longest lifetime (ms) Redis gives a record, whatever the session asks
+   * (its cookie's maxAge, or the manager's `ttl`): a cap, never an
+   * extension, with the same meaning in every hotsession store.
+   * @default undefined (the session's own lifetime)
    */
   ttl?: number;
   /**
