@@ -3,6 +3,13 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** Resolves once `cond()` holds, polling every millisecond (fails the test after 5 s). */
+async function until(cond) {
+  for (const end = Date.now() + 5000; !cond(); await sleep(1)) {
+    if (Date.now() > end) throw new Error('condition not met within 5 s');
+  }
+}
+
 const require = createRequire(import.meta.url);
 const { WriteBatcher, ReadBatcher } = require('../../dist/stores/batcher.js');
 const { RecordWriter, scanRecord, keyAt } = require('../../dist/codec/record.js');
@@ -173,9 +180,11 @@ test('one op per id in flight: later writes wait and fold, order is kept', async
     if (log.length === 1) await gate;
   });
   const first = b.set('k', rec({ a: 1 }), 1);
-  await sleep(5); // the first batch is in flight
+  // Conditions, not sleeps: on a loaded machine 5 ms was sometimes not enough for a batch to leave.
+  await until(() => log.length === 1); // the first batch is in flight
   const later = [b.touch('k', 2), b.set('k', rec({ a: 2 }), 3), b.set('other', rec({}), 4)];
-  await sleep(5);
+  await until(() => log.length >= 2);
+  await sleep(5); // room for a wrongly sent write of k to show up
   assert.deepEqual(log, ['set:k:1', 'set:other:4'], 'k waits for its write in flight; other ids do not');
   release();
   await Promise.all([first, ...later]);
