@@ -43,8 +43,25 @@ const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const VALUE_RE = /^[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]*$/;
 // RFC 1034 labels; a leading dot is tolerated as browsers ignore it.
 const DOMAIN_RE = /^\.?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
-// RFC 6265 path-value: any CHAR except CTLs or ';'.
-const PATH_RE = /^[\x20-\x3a\x3c-\x7e]+$/;
+// RFC 6265 path-value (any CHAR except CTLs or ';'), less '<' as the `cookie`
+// package that express-session serializes with refuses it too: one rule for
+// every adapter, and hotsession/express throws where express-session throws.
+const PATH_RE = /^[\x20-\x3a\x3d-\x7e]*$/;
+
+/** Whether `name` is a valid cookie name (an RFC 7230 token). */
+export function isCookieName(name: string): boolean {
+  return TOKEN_RE.test(name);
+}
+
+/** Whether `domain` is a valid Domain attribute (RFC 1034 labels, optional leading dot). */
+export function isCookieDomain(domain: string): boolean {
+  return DOMAIN_RE.test(domain);
+}
+
+/** Whether `path` is a valid Path attribute value (empty allowed; callers decide if it is sent). */
+export function isCookiePath(path: string): boolean {
+  return PATH_RE.test(path);
+}
 
 /**
  * Longest lifetime (ms) a cookie maxAge, a ttl or an absoluteTimeout may
@@ -71,7 +88,7 @@ export function resolveCookieOptions(name: string, input: CookieOptions = {}, ba
     ? { ...base }
     : { path: '/', domain: undefined, maxAge: undefined, secure: false, httpOnly: true, sameSite: 'lax', partitioned: false, priority: undefined };
   if ('path' in input && input.path !== undefined) {
-    if (typeof input.path !== 'string' || !PATH_RE.test(input.path)) throw invalid(`invalid cookie path ${JSON.stringify(input.path)}`);
+    if (typeof input.path !== 'string' || input.path === '' || !PATH_RE.test(input.path)) throw invalid(`invalid cookie path ${JSON.stringify(input.path)}`);
     o.path = input.path;
   }
   if ('domain' in input) {
@@ -138,14 +155,52 @@ export function cookieAttributes(o: ResolvedCookieOptions, expiresAt: number | u
 }
 
 function buildAttributes(o: ResolvedCookieOptions, expiresAt: number | undefined, seconds: number): string {
-  let s = '; Path=' + o.path;
-  if (expiresAt !== undefined) s += '; Max-Age=' + seconds + '; Expires=' + new Date(expiresAt).toUTCString();
-  if (o.domain !== undefined) s += '; Domain=' + o.domain;
-  if (o.httpOnly) s += '; HttpOnly';
-  if (o.secure) s += '; Secure';
-  if (o.partitioned) s += '; Partitioned';
-  if (o.priority !== undefined) s += '; Priority=' + PRIORITY[o.priority];
-  if (o.sameSite !== false) s += '; SameSite=' + SAME_SITE[o.sameSite];
+  const timed = expiresAt !== undefined;
+  return formatAttributes({
+    maxAge: timed ? seconds : undefined,
+    domain: o.domain,
+    path: o.path,
+    expires: timed ? new Date(expiresAt) : undefined,
+    httpOnly: o.httpOnly,
+    secure: o.secure,
+    partitioned: o.partitioned,
+    priority: o.priority,
+    sameSite: o.sameSite === false ? undefined : o.sameSite,
+  });
+}
+
+/** The attributes of one Set-Cookie line, validated and normalized by the caller. */
+export interface CookieAttributes {
+  /** Whole seconds. */
+  maxAge: number | undefined;
+  domain: string | undefined;
+  /** Empty or undefined: no Path attribute. */
+  path: string | undefined;
+  expires: Date | undefined;
+  httpOnly: boolean;
+  secure: boolean;
+  partitioned: boolean;
+  priority: 'low' | 'medium' | 'high' | undefined;
+  sameSite: 'strict' | 'lax' | 'none' | undefined;
+}
+
+/**
+ * The `; Attr=...` tail of a Set-Cookie line: the library's one cookie
+ * formatter, behind the core's cookies and hotsession/express's. Attributes
+ * come in the order of the `cookie` package, so hotsession/express's bytes
+ * are express-session's.
+ */
+export function formatAttributes(a: CookieAttributes): string {
+  let s = '';
+  if (a.maxAge !== undefined) s += '; Max-Age=' + a.maxAge;
+  if (a.domain) s += '; Domain=' + a.domain;
+  if (a.path) s += '; Path=' + a.path;
+  if (a.expires !== undefined) s += '; Expires=' + a.expires.toUTCString();
+  if (a.httpOnly) s += '; HttpOnly';
+  if (a.secure) s += '; Secure';
+  if (a.partitioned) s += '; Partitioned';
+  if (a.priority !== undefined) s += '; Priority=' + PRIORITY[a.priority];
+  if (a.sameSite !== undefined) s += '; SameSite=' + SAME_SITE[a.sameSite];
   return s;
 }
 
@@ -156,13 +211,19 @@ export function serializeCookie(name: string, value: string, o: ResolvedCookieOp
   return name + '=' + value + cookieAttributes(o, expiresAt);
 }
 
+const EPOCH = new Date(0);
+
 /** A Set-Cookie value that makes the browser drop the cookie. */
 export function clearCookie(name: string, o: ResolvedCookieOptions): string {
-  let s = name + '=; Path=' + o.path + '; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT';
-  if (o.domain !== undefined) s += '; Domain=' + o.domain;
-  if (o.httpOnly) s += '; HttpOnly';
-  if (o.secure) s += '; Secure';
-  if (o.partitioned) s += '; Partitioned';
-  if (o.sameSite !== false) s += '; SameSite=' + SAME_SITE[o.sameSite];
-  return s;
+  return name + '=' + formatAttributes({
+    maxAge: 0,
+    domain: o.domain,
+    path: o.path,
+    expires: EPOCH,
+    httpOnly: o.httpOnly,
+    secure: o.secure,
+    partitioned: o.partitioned,
+    priority: undefined,
+    sameSite: o.sameSite === false ? undefined : o.sameSite,
+  });
 }

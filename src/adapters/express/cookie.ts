@@ -1,3 +1,5 @@
+import { formatAttributes, isCookieDomain, isCookieName, isCookiePath } from '../../core/cookie';
+
 /**
  * The express-session `Cookie`: the session's cookie settings, stored with
  * the session (its JSON form is `data`) and serialized into Set-Cookie.
@@ -119,20 +121,14 @@ export class Cookie {
   }
 }
 
-// The grammar of the `cookie` package 0.7 (RFC 6265 4.1.1), which
-// express-session serializes with: same checks, same errors, same bytes.
-const NAME_RE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const DOMAIN_RE = /^([.]?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)([.][a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
-const PATH_RE = /^[\u0020-\u003A\u003D-\u007E]*$/;
-
 /**
  * Builds a Set-Cookie value byte-identical to `cookie.serialize(name, val, opt)`
- * of the `cookie` package 0.7 with its default percent-encoding. Throws the
- * same TypeErrors on an invalid attribute.
+ * of the `cookie` package 0.7 with its default percent-encoding: the core's
+ * grammar and formatter, with the `cookie` package's TypeErrors.
  */
 export function serializeSetCookie(name: string, val: string, opt: CookieData): string {
   if (name !== lastName) {
-    if (!NAME_RE.test(name)) throw new TypeError('argument name is invalid');
+    if (!isCookieName(name)) throw new TypeError('argument name is invalid');
     lastName = name;
   }
   // encodeURIComponent only emits [A-Za-z0-9] and -_.!~*'()% , all of them
@@ -146,49 +142,55 @@ let lastName = '';
 let lastDomain = '';
 let lastPath = '';
 
-/** The `; Attr=...` tail, for a value already encoded and validated. */
+/**
+ * The `; Attr=...` tail, for a value already encoded and validated: the
+ * loose inputs express-session accepts (`sameSite: true`, any-case strings,
+ * truthy flags) normalized for the core's formatter.
+ */
 export function attributes(opt: CookieData): string {
-  let str = '';
+  let maxAge: number | undefined;
   if (opt.maxAge != null) {
-    const maxAge = Math.floor(opt.maxAge as number);
+    maxAge = Math.floor(opt.maxAge as number);
     if (!isFinite(maxAge)) throw new TypeError('option maxAge is invalid');
-    str += '; Max-Age=' + maxAge;
   }
-  if (opt.domain) {
-    if (opt.domain !== lastDomain) {
-      if (!DOMAIN_RE.test(opt.domain as string)) throw new TypeError('option domain is invalid');
-      lastDomain = opt.domain as string;
-    }
-    str += '; Domain=' + opt.domain;
+  const domain = opt.domain ? (opt.domain as string) : undefined;
+  if (domain !== undefined && domain !== lastDomain) {
+    if (!isCookieDomain(domain)) throw new TypeError('option domain is invalid');
+    lastDomain = domain;
   }
-  if (opt.path) {
-    if (opt.path !== lastPath) {
-      if (!PATH_RE.test(opt.path as string)) throw new TypeError('option path is invalid');
-      lastPath = opt.path as string;
-    }
-    str += '; Path=' + opt.path;
+  const path = opt.path ? (opt.path as string) : undefined;
+  if (path !== undefined && path !== lastPath) {
+    if (!isCookiePath(path)) throw new TypeError('option path is invalid');
+    lastPath = path;
   }
+  let expires: Date | undefined;
   if (opt.expires) {
     const e = opt.expires as unknown;
     if (!(e instanceof Date) || isNaN(e.valueOf())) throw new TypeError('option expires is invalid');
-    str += '; Expires=' + e.toUTCString();
+    expires = e;
   }
-  if (opt.httpOnly) str += '; HttpOnly';
-  if (opt.secure) str += '; Secure';
-  if (opt.partitioned) str += '; Partitioned';
+  let priority: 'low' | 'medium' | 'high' | undefined;
   if (opt.priority) {
     const p = typeof opt.priority === 'string' ? opt.priority.toLowerCase() : opt.priority;
-    if (p === 'low') str += '; Priority=Low';
-    else if (p === 'medium') str += '; Priority=Medium';
-    else if (p === 'high') str += '; Priority=High';
-    else throw new TypeError('option priority is invalid');
+    if (p !== 'low' && p !== 'medium' && p !== 'high') throw new TypeError('option priority is invalid');
+    priority = p;
   }
+  let sameSite: 'strict' | 'lax' | 'none' | undefined;
   if (opt.sameSite) {
     const s = typeof opt.sameSite === 'string' ? opt.sameSite.toLowerCase() : opt.sameSite;
-    if (s === true || s === 'strict') str += '; SameSite=Strict';
-    else if (s === 'lax') str += '; SameSite=Lax';
-    else if (s === 'none') str += '; SameSite=None';
+    if (s === true) sameSite = 'strict';
+    else if (s === 'strict' || s === 'lax' || s === 'none') sameSite = s;
     else throw new TypeError('option sameSite is invalid');
   }
-  return str;
+  return formatAttributes({
+    maxAge,
+    domain,
+    path,
+    expires,
+    httpOnly: Boolean(opt.httpOnly),
+    secure: Boolean(opt.secure),
+    partitioned: Boolean(opt.partitioned),
+    priority,
+    sameSite,
+  });
 }
