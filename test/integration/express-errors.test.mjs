@@ -11,12 +11,17 @@ import session, { MemoryStore as ExpressMemoryStore } from 'hotsession/express';
 import { MemoryStore } from 'hotsession';
 import { backend, REDIS_URL } from '../helpers/backends.mjs';
 import { closeServers, serve } from '../helpers/serve.mjs';
+import { dropRedisPrefix } from '../helpers/cleanup.mjs';
 
 const require = createRequire(import.meta.url);
 const expresses = { 4: require('express4'), 5: require('express') };
 const redisSkip = await backend('redis');
 
+const redisPrefix = `hs:express-errors:${process.pid}:`;
+
 after(closeServers);
+// The load-error test first saves a session through a live client: its keys go with the run.
+after(() => (redisSkip ? undefined : dropRedisPrefix(REDIS_URL, redisPrefix)));
 
 /** hotsession's MemoryStore whose writes fail while `failing` is set (as a backend refusing writes would). */
 class FailingStore extends MemoryStore {
@@ -127,7 +132,7 @@ for (const [major, express] of Object.entries(expresses)) {
       const Redis = require('ioredis');
       const { RedisStore } = require('hotsession/redis');
       const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1, lazyConnect: true });
-      const store = new RedisStore({ client, prefix: `hs:express-errors:${process.pid}:` });
+      const store = new RedisStore({ client, prefix: redisPrefix });
       const { app: a, errors } = app(express, store, (r) => {
         r.get('/', (req, res) => {
           req.session.n = (req.session.n ?? 0) + 1;
