@@ -257,10 +257,15 @@ export class Table {
       }
       const r = at + recordOffset(b.klen);
       const rec = u8.subarray(r, r + len);
+      // Everything read from the block is read before the validation below:
+      // once it passes, the segment may be recycled at any instant, so no
+      // decision may look at these bytes again (a second look here once read
+      // a marker as a record and answered 'stale').
+      const forward = isForward(rec);
       let out: Buffer | null = null;
       let target: string | null = null;
       try {
-        if (isForward(rec)) target = codec.scan(rec)?.target ?? null;
+        if (forward) target = codec.scan(rec)?.target ?? null;
         else out = codec.apply(rec, patch);
       } catch {
         // Only bytes from a recycled segment can make the codec throw: checked below.
@@ -269,7 +274,7 @@ export class Table {
         this.#stale(i, hi, lo);
         continue;
       }
-      if (isForward(rec)) return target === null ? 'gone' : { movedTo: target };
+      if (forward) return target === null ? 'gone' : { movedTo: target };
       if (out === null) {
         if (codec.scan(patch)?.kind !== KIND_PATCH) throw new TypeError('SharedMemoryStore: patch is not a well-formed PATCH');
         return 'stale';
