@@ -3,6 +3,7 @@ import { optionsError } from '../errors';
 import { computeGeometry, initTable, readGeometry, type Geometry } from './shared/layout';
 import { findTable, mayCreate, publishTable, unpublishTable } from './shared/registry';
 import { Table, type TableStats } from './shared/table';
+import { SharedUserIndex } from './shared/users';
 import type { PatchOutcome, SessionStore } from './types';
 
 /*
@@ -106,6 +107,11 @@ export class SharedMemoryStore implements SessionStore {
   readonly name: string;
   /** Largest record this store accepts, in bytes. */
   readonly maxRecordSize: number;
+  /**
+   * The per-user index (users' sessions), in the same table: one record per
+   * user that every thread sees, changed by compare-and-swap.
+   */
+  readonly users: SharedUserIndex;
   readonly #table: Table;
   readonly #sab: SharedArrayBuffer;
   readonly #creator: boolean;
@@ -134,6 +140,7 @@ export class SharedMemoryStore implements SessionStore {
     this.maxRecordSize = g.maxRecordSize;
     this.#sab = sab;
     this.#table = new Table(sab, g);
+    this.users = new SharedUserIndex(this.#table);
   }
 
   /** The record under `id`, or null when absent or expired. A copy: the table never hands out its memory. */

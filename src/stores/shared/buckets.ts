@@ -153,6 +153,19 @@ export class Buckets {
     return -1;
   }
 
+  /** Every slot of the span holding the current key, lowest first, as [hi, lo, slot]. */
+  holders(): Array<[number, number, number]> {
+    const s = this.#slots;
+    const out: Array<[number, number, number]> = [];
+    for (let i = this.base, end = i + SPAN; i < end; i++) {
+      if (!s.read(i)) continue;
+      const hi = s.hi;
+      const lo = s.lo;
+      if (tagOf(hi) === this.tag && this.#keyIs(this.#logs.at(ptrOf(hi, lo)))) out.push([hi, lo, i]);
+    }
+    return out;
+  }
+
   /** True when a slot below `i` holds the current key (then `i` is a duplicate that loses). */
   shadowed(i: number): boolean {
     const s = this.#slots;

@@ -48,6 +48,17 @@ function expiry(now: number, ttlMs: number): number {
   return Number.isFinite(ttlMs) ? now + ttlMs : now;
 }
 
+/**
+ * A RECORD read as a PATCH setting all its keys (the two share one layout; a
+ * record has no DELETE entries), so apply(other, asPatch(r)) keeps r's keys
+ * over other's.
+ */
+function asPatch(rec: Uint8Array): Buffer {
+  const p = Buffer.from(rec);
+  p[2] = KIND_PATCH;
+  return p;
+}
+
 function isForward(rec: Uint8Array): boolean {
   return rec.length > RECORD_HEADER && rec[0] === FRAME_MAGIC && rec[1] === RECORD_VERSION && rec[2] === KIND_FORWARD;
 }
@@ -339,6 +350,131 @@ export class Table {
       return old;
     }
     throw contention();
+  }
+
+  /**
+   * A validated copy of the record of the block slot (hi, lo) points at, with
+   * its expiry; null when the block is expired, damaged or was recycled.
+   */
+  #copy(hi: number, lo: number): { rec: Buffer; expiresAt: number } | null {
+    const { i32, f64, u8 } = this.#v;
+    const ptr = ptrOf(hi, lo);
+    const at = this.#logs.at(ptr);
+    const klen = i32[(at >>> 2) + 3]!;
+    const len = i32[(at >>> 2) + 6]!;
+    const expiresAt = f64[(at >>> 3) + 2]!;
+    if (!(klen >= 0 && klen <= 255) || len < 0 || len > this.#maxRecord) return null;
+    const r = at + recordOffset(klen);
+    const rec = Buffer.allocUnsafe(len);
+    rec.set(u8.subarray(r, r + len));
+    if (!this.#logs.valid(ptr) || expiresAt <= Date.now()) return null;
+    return { rec, expiresAt };
+  }
+
+  /**
+   * Copies of every live record under `id`: the entry first, then any
+   * duplicate a racing update() has not merged into it yet (see update).
+   */
+  getAll(id: string): Buffer[] {
+    const b = this.#b;
+    if (!b.key(id)) return [];
+    const out: Buffer[] = [];
+    for (const [hi, lo] of b.holders()) {
+      const got = this.#copy(hi, lo);
+      if (got !== null) out.push(got.rec);
+    }
+    return out;
+  }
+
+  /**
+   * Read, change, compare-and-swap for records that are not sessions (the
+   * per-user index, shared/users.ts): `change` gets a copy of the record
+   * (null when absent) and returns the new one, or null to write nothing.
+   * The record then expires no sooner than before, and at least `ttlMs` from
+   * now. With `create`, an absent id is created; two creations racing each
+   * other leave two slots, and the one in the lowest slot (the entry every
+   * reader finds) takes in the other's keys before the other is removed,
+   * keeping its own where both have one: no change acknowledged to either
+   * is lost. (A key the entry deleted in between may come back from the
+   * other: the index tolerates that, since listing checks every session.)
+   * Returns the record written, or null.
+   */
+  update(id: string, change: (rec: Buffer | null) => Uint8Array | null, ttlMs: number, create: boolean): Uint8Array | null {
+    this.#key(id);
+    const b = this.#b;
+    const s = this.#slots;
+    const logs = this.#logs;
+    for (let tries = 0; tries < MAX_TRIES; tries++) {
+      const now = Date.now();
+      const i = b.find();
+      if (i < 0) {
+        if (!create) return null;
+        const out = change(null);
+        if (out === null) return null;
+        this.#checkRecord(out, 'a record');
+        this.#write(LOG_MAIN, out, expiry(now, ttlMs));
+        const seg = logs.seg;
+        const ptr = logs.ptr;
+        const nhi = makeHi(b.tag, FREQ_MAX, LOG_MAIN, ptr);
+        let j = b.empty();
+        const placed = j >= 0 ? s.claim(j, nhi, ptr | 0) : (j = this.#evictFor(now, nhi, ptr | 0)) >= 0;
+        logs.done(seg);
+        if (!placed) continue;
+        // A lower slot holds the id: ours loses; the change goes to the winner.
+        if (b.shadowed(j)) {
+          b.withdraw(j);
+          continue;
+        }
+        this.#absorbTwins(j);
+        this.#wrote();
+        return out;
+      }
+      const hi = b.hi;
+      const lo = b.lo;
+      const got = this.#copy(hi, lo);
+      if (got === null) {
+        if (!logs.valid(ptrOf(hi, lo))) this.#stale(i, hi, lo);
+        else this.#expireKey();
+        continue;
+      }
+      const out = change(got.rec);
+      if (out === null) return null;
+      this.#checkRecord(out, 'a record');
+      this.#write(LOG_MAIN, out, Math.max(got.expiresAt, expiry(now, ttlMs)));
+      const nseg = logs.seg;
+      const ok = s.cas(i, hi, lo, makeHi(b.tag, FREQ_MAX, LOG_MAIN, logs.ptr), logs.ptr | 0);
+      logs.done(nseg);
+      if (!ok) {
+        this.#c[C_CONFLICTS]!++;
+        continue;
+      }
+      // Our write landed on a duplicate that is withdrawing: apply it to the winner.
+      if (b.shadowed(i)) continue;
+      this.#wrote();
+      return out;
+    }
+    throw contention();
+  }
+
+  /**
+   * Slot `j` holds the current id's entry, created by update(); slots above
+   * it holding the id too were created by racing updates (possibly already
+   * changed by others). Their keys join the entry (the entry's own win),
+   * then they are removed. Changes landing on a duplicate after this began
+   * see the entry below it (shadowed) and are applied to the entry again.
+   */
+  #absorbTwins(j: number): void {
+    const b = this.#b;
+    for (const [khi, klo, k] of b.holders()) {
+      if (k <= j) continue;
+      const twin = this.#copy(khi, klo);
+      if (twin !== null) {
+        const merged = this.update(b.id, (mine) => (mine === null ? twin.rec : codec.apply(twin.rec, asPatch(mine))), 0, false);
+        // update() re-keys the Buckets to the same id: still the current one.
+        if (merged === null) return;
+      }
+      b.withdraw(k);
+    }
   }
 
   touch(id: string, ttlMs: number): void {
