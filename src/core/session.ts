@@ -167,7 +167,8 @@ export class Session<Data extends SessionData = SessionData> {
    * opt-in `meta` (say `{ userAgent, ip }`), and lists the session under the
    * user (`manager.sessionsOf`). Resolves once the session is stored and
    * listed. A store without a per-user index rejects with
-   * HOTSESSION_ERR_USERS_UNSUPPORTED.
+   * HOTSESSION_ERR_USERS_UNSUPPORTED; `meta` must be a plain object of at
+   * most 1 KiB as JSON (HOTSESSION_ERR_ENCODE past it).
    */
   login(userId: string, meta?: Record<string, unknown>): Promise<void> {
     return this.#s.host.login(this.#s, userId, meta);

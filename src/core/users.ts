@@ -107,11 +107,23 @@ export function checkUserId(userId: unknown): asserts userId is string {
   }
 }
 
-/** @internal A copy of opt-in meta that a record can hold (plain JSON values only). */
+/**
+ * Largest login meta, as JSON: it is copied into the session's record and
+ * into every index entry, and a listing carries one per session (a user
+ * agent and an IP fit many times over).
+ */
+export const MAX_META_BYTES = 1024;
+
+/** @internal A copy of opt-in meta that a record can hold (plain JSON values only, at most MAX_META_BYTES). */
 export function cleanMeta(meta: unknown): Record<string, unknown> | null {
   if (meta === undefined || meta === null) return null;
   if (typeof meta !== 'object' || Array.isArray(meta)) throw new TypeError('login meta must be a plain object');
-  return JSON.parse(JSON.stringify(meta)) as Record<string, unknown>;
+  const json = JSON.stringify(meta);
+  const bytes = Buffer.byteLength(json, 'utf8');
+  if (bytes > MAX_META_BYTES) {
+    throw new HotsessionError(codes.ENCODE, `login meta is ${bytes} bytes as JSON, more than ${MAX_META_BYTES}: keep it to what a device list shows`);
+  }
+  return JSON.parse(json) as Record<string, unknown>;
 }
 
 function formatEntry(e: Entry): string {

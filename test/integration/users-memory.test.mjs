@@ -32,6 +32,12 @@ test('bad user ids are refused; anonymous sessions have no userId or handle', as
   await assert.rejects(s.login(42), { code: 'HOTSESSION_ERR_USERS_UNSUPPORTED' });
   await assert.rejects(m.revokeUser(''), { code: 'HOTSESSION_ERR_USERS_UNSUPPORTED' });
   assert.throws(() => createSessionManager('sid', store, { secret: 'x', users: { maxPerUser: 0 } }), { code: 'HOTSESSION_ERR_OPTIONS' });
+  // Meta is copied into the record and every listing: bounded, plain objects only.
+  await assert.rejects(s.login('ada', { ua: 'x'.repeat(1100) }), { code: 'HOTSESSION_ERR_ENCODE' });
+  await assert.rejects(s.login('ada', ['laptop']), TypeError);
+  assert.equal(s.userId, undefined);
+  await s.login('ada', { ua: 'x'.repeat(900) });
+  assert.equal((await m.sessionsOf('ada'))[0].meta.ua.length, 900);
   await store.close();
 });
 
@@ -93,5 +99,58 @@ test('the login binding key is reserved: set() and delete() refuse it, login() s
   assert.equal(s.userId, undefined);
   await s.login('ada');
   assert.equal(s.userId, 'ada');
+  await store.close();
+});
+
+test('anonymous requests never touch the index; a logged-in one refreshes lastSeenAt once per seenInterval', async () => {
+  const store = new MemoryStore();
+  const real = store.users;
+  const calls = { put: 0, list: 0, remove: 0 };
+  const users = {
+    put: (...a) => (calls.put++, real.put(...a)),
+    list: (...a) => (calls.list++, real.list(...a)),
+    remove: (...a) => (calls.remove++, real.remove(...a)),
+  };
+  Object.defineProperty(store, 'users', { value: users });
+  const m = createSessionManager('sid', store, { secret: 'x', users: { seenInterval: 80 } });
+  const cookieOf = (headers) => headers[0].split(';')[0];
+  // Anonymous: new, changed, reloaded, destroyed.
+  const a = await m.load(undefined);
+  a.set('cart', 1);
+  const cookie = cookieOf(await m.commit(a));
+  const a2 = await m.load(cookie);
+  a2.set('cart', 2);
+  await m.commit(a2);
+  const a3 = await m.load(cookie);
+  await a3.destroy();
+  await m.commit(a3);
+  assert.deepEqual(calls, { put: 0, list: 0, remove: 0 }, 'anonymous sessions cost the index nothing');
+
+  const s = await m.load(undefined);
+  await s.login('ada');
+  // login() saved the session itself: its Set-Cookie waits in takePending.
+  const sc = cookieOf([...m.takePending(s), ...(await m.commit(s))]);
+  const puts = calls.put;
+  const [first] = await m.sessionsOf('ada');
+  // Within the interval: requests (reading or writing) put nothing.
+  for (let i = 0; i < 5; i++) {
+    const r = await m.load(sc);
+    assert.equal(r.userId, 'ada');
+    r.set('n', i);
+    await m.commit(r);
+  }
+  assert.equal(calls.put, puts, 'no index write within seenInterval');
+  assert.equal((await m.sessionsOf('ada'))[0].lastSeenAt, first.lastSeenAt);
+  await new Promise((r) => setTimeout(r, 100));
+  const before = Date.now();
+  const r = await m.load(sc);
+  await m.commit(r);
+  assert.equal(calls.put, puts + 1, 'one index write once the interval has passed');
+  const [after] = await m.sessionsOf('ada');
+  assert.ok(after.lastSeenAt >= before, `lastSeenAt ${after.lastSeenAt} moved to the request (${before})`);
+  assert.equal(after.createdAt, first.createdAt);
+  // And the next one within the new interval writes nothing again.
+  await m.commit(await m.load(sc));
+  assert.equal(calls.put, puts + 1);
   await store.close();
 });
