@@ -8,7 +8,7 @@
 //   curl -c jar -b jar http://127.0.0.1:3000/revoke-others
 //   curl -c jar -b jar http://127.0.0.1:3000/logout-everywhere
 const http = require('node:http');
-const { MemoryStore, createSessionManager } = require('hotsession');
+const { MemoryStore } = require('hotsession');
 const { sessions, getSession } = require('hotsession/http');
 
 const store = new MemoryStore();
@@ -17,8 +17,8 @@ const options = {
   cookie: { maxAge: 24 * 3600 * 1000, secure: false }, // secure: false only for this plain-http demo
 };
 const withSession = sessions('sid', store, options);
-// The account API: a manager over the same name, store and options.
-const accounts = createSessionManager('sid', store, options);
+// The account API: the session's own manager (sessionsOf, revokeSession, revokeUser).
+const accounts = withSession.manager;
 
 async function page(session) {
   const views = (session.get('views') || 0) + 1;

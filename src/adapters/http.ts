@@ -63,18 +63,35 @@ export function getSessionMany<Data extends SessionData = SessionData>(req: Inco
   return loaded!.sessions[i] as Session<Data>;
 }
 
+/**
+ * The middleware, and the SessionManager behind each of its sessions, for
+ * what runs outside a request (the account API of users' sessions:
+ * `sessionsOf`, `revokeSession`, `revokeUser`).
+ */
+export type SessionsMiddleware = Middleware & {
+  /** The managers by session name. */
+  readonly managers: Readonly<Record<string, SessionManager>>;
+};
+
+/** {@link SessionsMiddleware} of one session, with its manager. */
+export type SessionMiddleware = SessionsMiddleware & {
+  /** The session's manager (`mw.manager.sessionsOf(userId)`). */
+  readonly manager: SessionManager;
+};
+
 /** Middleware for one named session in one store (gin's `sessions.Sessions(name, store)`). */
-export function sessions(name: string, store: AnyStore, options: HttpSessionOptions): Middleware {
-  return sessionsManyStores([{ name, store }], options);
+export function sessions(name: string, store: AnyStore, options: HttpSessionOptions): SessionMiddleware {
+  const mw = sessionsManyStores([{ name, store }], options);
+  return Object.defineProperty(mw, 'manager', { value: mw.managers[name], enumerable: true }) as SessionMiddleware;
 }
 
 /** Middleware for several named sessions in one store. */
-export function sessionsMany(names: readonly string[], store: AnyStore, options: HttpSessionOptions): Middleware {
+export function sessionsMany(names: readonly string[], store: AnyStore, options: HttpSessionOptions): SessionsMiddleware {
   return sessionsManyStores(entriesOf(names, store), options);
 }
 
 /** Middleware for several named sessions, each in its own store. */
-export function sessionsManyStores(entries: readonly NamedStore[], options: HttpSessionOptions): Middleware {
+export function sessionsManyStores(entries: readonly NamedStore[], options: HttpSessionOptions): SessionsMiddleware {
   const errorStatus = errorStatusOf(options);
   const onError = onErrorOf(options, 'http');
   const managers = managersOf(entries, options);
@@ -94,7 +111,7 @@ export function sessionsManyStores(entries: readonly NamedStore[], options: Http
     res.end(STATUS_CODES[status] ?? 'Error');
   };
 
-  return function hotsession(req, res, next) {
+  const mw: Middleware = function hotsession(req, res, next) {
     let header = req.headers.cookie;
     let via: HeaderRequest | null = null;
     if (transport !== null && (via = transport.read(req.headers[transport.header] as string | undefined)) !== null) header = transport.cookieHeader(via);
@@ -119,6 +136,8 @@ export function sessionsManyStores(entries: readonly NamedStore[], options: Http
       start(req, res, next, managers, names, all as Session<any>[], errorStatus, onError);
     }
   };
+  const byName = Object.freeze(Object.fromEntries(managers.map((m) => [m.name, m])));
+  return Object.defineProperty(mw, 'managers', { value: byName, enumerable: true }) as SessionsMiddleware;
 }
 
 function storeError(err: unknown): HotsessionError {

@@ -79,7 +79,11 @@ export function sessions<Data extends SessionData = SessionData>(name: string, s
   const transport = HeaderTransport.of(options, [name], [store]);
   const binding = transport === null ? new SingleBinding(manager) : new HeaderBinding(manager, transport);
   const names = [manager.name];
-  return ((a: unknown, b?: unknown) => route(binding, names, settings, a, b)) as WithSession<Data>;
+  const wrap = (a: unknown, b?: unknown) => route(binding, names, settings, a, b);
+  return Object.defineProperties(wrap, {
+    manager: { value: manager, enumerable: true },
+    managers: { value: Object.freeze({ [manager.name]: manager }), enumerable: true },
+  }) as unknown as WithSession<Data>;
 }
 
 /** Several named sessions in one store; the handler gets `get(name)`. */
@@ -94,7 +98,9 @@ export function sessionsManyStores(entries: readonly NamedStore[], options: UwsS
   const managers = managersOf(entries, options);
   const binding = new ManyBinding(managers);
   const names = managers.map((m) => m.name);
-  return ((a: unknown, b?: unknown) => route(binding, names, settings, a, b)) as WithSessions;
+  const wrap = (a: unknown, b?: unknown) => route(binding, names, settings, a, b);
+  const byName = Object.freeze(Object.fromEntries(managers.map((m) => [m.name, m])));
+  return Object.defineProperty(wrap, 'managers', { value: byName, enumerable: true }) as unknown as WithSessions;
 }
 
 /**

@@ -4,7 +4,7 @@ import { computeGeometry, initTable, readGeometry, type Geometry } from './share
 import { findTable, mayCreate, publishTable, unpublishTable } from './shared/registry';
 import { Table, type TableStats } from './shared/table';
 import { SharedUserIndex } from './shared/users';
-import type { PatchOutcome, SessionStore } from './types';
+import type { PatchOutcome, SessionStore, UserIndex } from './types';
 
 /*
  * SharedMemoryStore: one session table for every worker thread of a process.
@@ -111,7 +111,7 @@ export class SharedMemoryStore implements SessionStore {
    * The per-user index (users' sessions), in the same table: one record per
    * user that every thread sees, changed by compare-and-swap.
    */
-  readonly users: SharedUserIndex;
+  readonly users: UserIndex;
   readonly #table: Table;
   readonly #sab: SharedArrayBuffer;
   readonly #creator: boolean;

@@ -76,6 +76,40 @@ for (const file of readdirSync(path.join(root, 'examples')).filter((f) => /\.(m?
   });
 }
 
+// The account-page examples: three devices log in, one logs the others
+// out, they are anonymous afterwards, then "log out everywhere".
+for (const file of readdirSync(path.join(root, 'examples')).filter((f) => /^users-.*\.js$/.test(f)).sort()) {
+  test(`example ${file}: devices listed, "my other devices" and "everywhere" log them out`, async () => {
+    const { child, url } = await startExample(file);
+    const visit = async (p, cookie, ua = 'test') => {
+      const r = await fetch(new URL(p, url), { headers: { cookie: cookie ?? '', 'user-agent': ua } });
+      const set = r.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+      return { status: r.status, body: await r.text(), cookie: set || cookie };
+    };
+    try {
+      const user = `kim${process.pid}`;
+      const devices = [];
+      for (const ua of ['laptop', 'phone', 'tablet']) {
+        const r = await visit(`/login?user=${user}`, undefined, ua);
+        assert.equal(r.status, 200, r.body);
+        assert.match(r.body, new RegExp(`logged in as ${user}`));
+        devices.push(r.cookie);
+      }
+      const page = await visit('/', devices[0]);
+      for (const ua of ['laptop', 'phone', 'tablet']) assert.match(page.body, new RegExp(ua));
+      assert.equal(page.body.match(/\(this device\)/g)?.length, 1);
+      assert.match((await visit('/revoke-others', devices[0])).body, /^2 other devices logged out/);
+      assert.match((await visit('/', devices[1])).body, /hello stranger/);
+      assert.match((await visit('/', devices[2])).body, /hello stranger/);
+      assert.match((await visit('/', devices[0])).body, new RegExp(`hello ${user}`));
+      assert.match((await visit('/logout-everywhere', devices[0])).body, /logged out everywhere/);
+      assert.match((await visit('/', devices[0])).body, /hello stranger/);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+}
+
 test('README code blocks marked `js run` execute', async () => {
   const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
   const blocks = [...readme.matchAll(/```js run\n([\s\S]*?)```/g)].map((m) => m[1]);

@@ -27,6 +27,12 @@ if (!(loaded instanceof Promise)) {
 
 const mw = sessions('sid', store, { secret: 's', errorStatus: 503 });
 const many = sessionsMany(['a', 'b'], store, { secret: 's' });
+// The middleware carries its managers, for the account API outside a request.
+const listed: Promise<Array<{ handle: string; lastSeenAt: number }>> = mw.manager.sessionsOf('u1');
+const revoked: Promise<number> = many.managers.a!.revokeUser('u1');
+// @ts-expect-error several sessions have no single manager
+void many.manager;
+void [listed, revoked];
 declare const req: IncomingMessage;
 const typed = getSession<Data>(req);
 const v: number | undefined = typed.get('views');

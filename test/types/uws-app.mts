@@ -12,6 +12,9 @@ const exact: [Same<Parameters<SessionHandler>[0], uWS.HttpResponse>, Same<Parame
 type Data = { n: number };
 declare const app: uWS.TemplatedApp;
 const withSession = sessions<Data>('sid', new MemoryStore(), { secret: 's' });
+// The wrapper carries its manager (typed by the session's data) for the account API.
+const accounts: Promise<number> = withSession.manager.revokeUser('u1', { except: 'h' });
+void accounts;
 
 function remote(res: uWS.HttpResponse): string {
   return Buffer.from(res.getRemoteAddressAsText()).toString();

@@ -10,6 +10,7 @@
 import type { HttpRequest as UwsRequest, HttpResponse as UwsResponse, RecognizedString as UwsString, us_socket_context_t as UwsContext } from 'uWebSockets.js';
 import type { SessionOptions } from '../../core/options';
 import type { HeaderTransportOptions } from '../../core/transport';
+import type { SessionManager } from '../../core/manager';
 import type { Session, SessionData } from '../../core/session';
 import type { MaybePromise } from '../../stores/types';
 import type { ErrorSource } from '../failure';
@@ -178,12 +179,18 @@ export type UwsRoute = (res: HttpResponse, req: HttpRequest, context?: us_socket
 export interface WithSession<Data extends SessionData = SessionData> {
   (handler: SessionHandler<Data>): UwsRoute;
   <P>(prepare: Prepare<P>, handler: SessionHandler<Data, P>): UwsRoute;
+  /** The session's manager, for what runs outside a request (`withSession.manager.sessionsOf(userId)`). */
+  readonly manager: SessionManager<Data>;
+  /** The manager by session name. */
+  readonly managers: Readonly<Record<string, SessionManager>>;
 }
 
 /** `WithSession` for several named sessions: the handler gets `get(name)`. */
 export interface WithSessions {
   (handler: ManySessionHandler): UwsRoute;
   <P>(prepare: Prepare<P>, handler: ManySessionHandler<P>): UwsRoute;
+  /** The managers by session name, for what runs outside a request. */
+  readonly managers: Readonly<Record<string, SessionManager>>;
 }
 
 /** How a wrapper loads, exposes and commits its session(s). */
