@@ -1,10 +1,12 @@
 // Users' sessions (issue #17): what a request costs with the per-user index
 // in use against the same request of an anonymous session (the target: no
-// difference), and what login and sessionsOf cost. MemoryStore always;
+// difference), and what login and sessionsOf cost. MemoryStore,
+// SharedMemoryStore and the cookie store with its revocations in a
+// MemoryStore always (the cookie store keeps no list: no sessionsOf row);
 // Redis when it answers at REDIS_URL. Each row runs a closed loop of
 // CONCURRENCY requests in flight through the SessionManager (no HTTP), after
 // checking once that it does what it claims.
-//   npm run bench:users [-- --seconds 2]
+//   npm run bench:users [-- --seconds 2]   (--quick: 0.3 s per row, a smoke test)
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -13,12 +15,13 @@ import os from 'node:os';
 import { int, table } from './lib/format.mjs';
 
 const require = createRequire(import.meta.url);
-const { createSessionManager, MemoryStore, isNativeEnabled } = require('../dist/index.js');
+const { createSessionManager, MemoryStore, SharedMemoryStore, isNativeEnabled } = require('../dist/index.js');
+const { CookieStore } = require('../dist/stores/cookie.js');
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
   return i === -1 ? fallback : process.argv[i + 1];
 };
-const SECONDS = Number(arg('seconds', 2));
+const SECONDS = process.argv.includes('--quick') ? 0.3 : Number(arg('seconds', 2));
 const CONCURRENCY = 32;
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -52,7 +55,7 @@ async function cookieFor(m, user) {
   return cookie.split(';')[0];
 }
 
-async function rows(label, store) {
+async function rows(label, store, { listable = true } = {}) {
   const m = createSessionManager('sid', store, { secret: 'bench secret' });
   const user = `bench-${randomBytes(4).toString('hex')}`;
   const out = [];
@@ -72,7 +75,7 @@ async function rows(label, store) {
   // Checked before timing: the cookies open the sessions they claim to.
   assert.equal((await request(anonCookies[0])).userId, undefined);
   assert.equal((await request(userCookies[0])).userId, user);
-  assert.equal((await m.sessionsOf(user)).length, CONCURRENCY);
+  if (listable) assert.equal((await m.sessionsOf(user)).length, CONCURRENCY);
   // Alternated, best of 3 each: the first rows would otherwise pay the JIT's warm-up.
   const best = (a, b) => (b === null || a.ops > b.ops ? a : b);
   let anon = null;
@@ -91,12 +94,16 @@ async function rows(label, store) {
     await m.commit(s);
   });
   out.push([label, 'login (fresh session, store + index)', int(login.ops), int(login.us)]);
-  const list = await loop(async () => {
-    const l = await m.sessionsOf(user);
-    if (l.length !== CONCURRENCY) throw new Error(`listed ${l.length}`);
-  });
-  out.push([label, `sessionsOf (a user with ${CONCURRENCY} sessions)`, int(list.ops), int(list.us)]);
+  if (listable) {
+    const list = await loop(async () => {
+      const l = await m.sessionsOf(user);
+      if (l.length !== CONCURRENCY) throw new Error(`listed ${l.length}`);
+    });
+    out.push([label, `sessionsOf (a user with ${CONCURRENCY} sessions)`, int(list.ops), int(list.us)]);
+  }
   await m.revokeUser(user);
+  // Checked after timing: the revocation ends the user's sessions (cookies too).
+  assert.equal((await request(userCookies[1])).userId, undefined);
   for (let i = 0; i < 1000; i++) await m.revokeUser(`${user}-l${i}`);
   return out;
 }
@@ -106,6 +113,21 @@ const all = [];
   const store = new MemoryStore({ max: 1_000_000 });
   all.push(...(await rows('memory', store)));
   await store.close();
+}
+{
+  const store = new SharedMemoryStore({ name: 'bench-users', maxBytes: 256 * 2 ** 20 });
+  all.push(...(await rows('shared memory', store)));
+  await store.close();
+}
+{
+  // Revocations in a MemoryStore: opening a logged-in cookie reads its user's record.
+  // What the logged-in row pays over the anonymous one is mostly the binding
+  // itself (user, handle, login time, meta) sealed into a cookie twice as
+  // long: the same rows without `revocations` measured the same here.
+  const revocations = new MemoryStore();
+  const store = new CookieStore({ secret: 'bench cookie secret, 32 bytes or more', revocations });
+  all.push(...(await rows('cookie (+ revocations)', store, { listable: false })));
+  await revocations.close();
 }
 const u = new URL(REDIS_URL);
 if (await up(u.hostname, Number(u.port || 6379))) {
