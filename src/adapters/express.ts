@@ -19,6 +19,7 @@ import { MemoryStore } from './express/memory-store';
 import { session as createMiddleware } from './express/middleware';
 import { Session } from './express/session';
 import { Store } from './express/store';
+import { login, userOf } from './express/users';
 
 import type { ExpressStoreOptions as StoreOpts } from './express/bridge';
 import type { CookieData as CData, CookieOptions as COpts } from './express/cookie';
@@ -41,6 +42,8 @@ session.fromHotsessionStore = fromHotsessionStore;
 session.isHotsessionStore = isHotsessionStore;
 session.HotsessionExpressStore = HotsessionExpressStore;
 session.session = session;
+session.login = login;
+session.userOf = userOf;
 
 // Types only (no code): what `import type { SessionOptions } from 'hotsession/express'` finds.
 // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -107,3 +110,5 @@ module.exports.fromHotsessionStore = fromHotsessionStore;
 module.exports.isHotsessionStore = isHotsessionStore;
 module.exports.HotsessionExpressStore = HotsessionExpressStore;
 module.exports.session = session;
+module.exports.login = login;
+module.exports.userOf = userOf;

@@ -93,8 +93,12 @@ const MAX_USER_ID = 512;
 
 /** @internal The binding of a session's entries, or null (anonymous, or a value that is no binding). */
 export function bindingOf(e: Entries): Binding | null {
-  if (!e.has(USER_KEY)) return null;
-  const b = e.get(USER_KEY) as Partial<Binding> | undefined;
+  return e.has(USER_KEY) ? asBinding(e.get(USER_KEY)) : null;
+}
+
+/** @internal A value stored under USER_KEY as a binding, or null when it is none. */
+export function asBinding(v: unknown): Binding | null {
+  const b = v as Partial<Binding> | null | undefined;
   if (b === null || typeof b !== 'object' || typeof b.u !== 'string' || typeof b.h !== 'string' || typeof b.c !== 'number') return null;
   const m = b.m !== null && typeof b.m === 'object' && !Array.isArray(b.m) ? b.m : null;
   return { u: b.u, h: b.h, c: b.c, m };
@@ -203,12 +207,19 @@ export class UserSessions {
    */
   refresh(s: SessionState, ttl: number, now: number): MaybePromise<void> {
     const e = s.entries;
-    if (!e.has(USER_KEY)) return undefined;
-    const sid = s.id;
-    const last = this.#seen.get(sid);
-    if (last !== undefined && now - last < this.#interval) return undefined;
+    if (!e.has(USER_KEY) || !this.due(s.id, now)) return undefined;
     const b = bindingOf(e);
-    if (b === null) return undefined;
+    return b === null ? undefined : this.refreshBound(b, s.id, ttl, now);
+  }
+
+  /** True when this process has not refreshed the entry of session `sid` within `seenInterval`. */
+  due(sid: string, now: number): boolean {
+    const last = this.#seen.get(sid);
+    return last === undefined || now - last >= this.#interval;
+  }
+
+  /** The refresh of `b`'s entry naming `sid` (see refresh): a failed one is retried at the next request. */
+  refreshBound(b: Binding, sid: string, ttl: number, now: number): MaybePromise<void> {
     const w = this.put(b, sid, ttl, now);
     if (!isPromise(w)) return undefined;
     return w.then(

@@ -28,4 +28,12 @@ app.get('/typo', (req, res) => {
   req.session.usr = 'ada';
   res.end();
 });
+// Users' sessions: login(req) beside req.session, the middleware's manager as the account API.
+const withUsers = session({ secret: 'a secret', resave: false, saveUninitialized: false });
+app.get('/login', async (req, res) => {
+  await session.login(req, 'ada', { userAgent: req.get('user-agent') ?? null });
+  const me: { userId: string; handle: string } | null = session.userOf(req);
+  const listed = await withUsers.manager?.sessionsOf(me?.userId ?? 'ada');
+  res.json(listed?.map((d) => d.lastSeenAt));
+});
 export { app };

@@ -10,6 +10,7 @@ import { cookieExpiry, Store, type Callback } from './store';
 import { Cookie, type CookieOptions } from './cookie';
 import { deliver, encodeSession, snapshot, type Loaded } from './per-key';
 import { kCreated, kLoaded } from './symbols';
+import type { ExpressUsers } from './users';
 
 /**
  * Options of {@link toExpressStore}.
@@ -83,6 +84,8 @@ const noop: Callback = () => {};
 export class HotsessionExpressStore extends Store {
   /** The wrapped hotsession store. */
   readonly store: SessionStore;
+  /** Users' sessions of the hotsession/express middleware using this store (it sets them), else null. */
+  accounts: ExpressUsers | null = null;
   readonly #msgpack: boolean;
   readonly #ttl: number;
   readonly #cookie: CookieOptions;
@@ -152,6 +155,11 @@ export class HotsessionExpressStore extends Store {
   /** Closes the wrapped store. */
   close(): Promise<void> {
     return this.store.close();
+  }
+
+  /** @internal Store lifetime (ms from `now`) of `session`: its cookie's expiry, else `ttl`. */
+  lifetime(session: Record<string, any>, now: number): number {
+    return this.#lifetime(session, now);
   }
 
   #lifetime(session: Record<string, any>, now: number): number {

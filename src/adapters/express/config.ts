@@ -8,6 +8,8 @@ import { Cookie, type CookieOptions } from './cookie';
 import { MemoryStore } from './memory-store';
 import { Session, type SessionRequest } from './session';
 import type { ConnectStore, Store } from './store';
+import { ExpressUsers } from './users';
+import type { UsersOptions } from '../../core/users';
 
 /** Connect-style `next`. */
 export type Next = (err?: unknown) => void;
@@ -44,6 +46,8 @@ export interface SessionOptions {
   serializer?: 'json' | 'msgpack';
   /** Store lifetime (ms) of browser-session cookies when `store` is a hotsession store. @default 86_400_000 */
   ttl?: number;
+  /** Users' sessions (`login(req, userId)`, `middleware.manager`) when `store` is a hotsession store with a per-user index. */
+  users?: UsersOptions;
 }
 
 const warned = new Set<string>();
@@ -79,6 +83,8 @@ export class Config {
    * response completes, the error follows).
    */
   readonly answersStoreErrors: boolean;
+  /** Users' sessions: null unless the store is a hotsession store. */
+  readonly users: ExpressUsers | null;
   ready = true;
 
   constructor(options: SessionOptions | undefined) {
@@ -109,6 +115,9 @@ export class Config {
     this.signer = secret ? codec.createSigner(Array.isArray(secret) ? secret : [secret]) : null;
     this.storeTouches = typeof this.store.touch === 'function';
     this.answersStoreErrors = this.store instanceof HotsessionExpressStore;
+    this.users = this.store instanceof HotsessionExpressStore ? new ExpressUsers(this.store, this.name, opts.users) : null;
+    // login(req) and Session#destroy find the users' side through req.sessionStore.
+    if (this.store instanceof HotsessionExpressStore) this.store.accounts = this.users;
 
     // Stores regenerate sessions through `store.generate`, as with express-session.
     this.store.generate = (req) => this.generate(req);

@@ -1,12 +1,20 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Signer } from '../../codec/types';
+import type { SessionManager } from '../../core/manager';
 import { prepareShapes } from '../shape';
 import { Config, type Next, type SessionOptions } from './config';
 import { RequestState } from './request-state';
 import type { SessionRequest } from './session';
 
 /** Connect/Express middleware. */
-export type SessionMiddleware = (req: IncomingMessage, res: ServerResponse, next: Next) => void;
+export type SessionMiddleware = ((req: IncomingMessage, res: ServerResponse, next: Next) => void) & {
+  /**
+   * With a hotsession store: a SessionManager over the same store and
+   * cookie name, for the account API of users' sessions (`sessionsOf`,
+   * `revokeSession`, `revokeUser`); undefined with an express-session store.
+   */
+  readonly manager: SessionManager | undefined;
+};
 
 /**
  * express-session's middleware: loads `req.session` from the store named by
@@ -15,7 +23,7 @@ export type SessionMiddleware = (req: IncomingMessage, res: ServerResponse, next
  */
 export function session(options?: SessionOptions): SessionMiddleware {
   const cfg = new Config(options);
-  return function session(request, res, next) {
+  const mw = function session(request: IncomingMessage, res: ServerResponse, next: Next): void {
     const req = request as unknown as SessionRequest;
     // Another session middleware already ran.
     if (req.session) return next();
@@ -40,6 +48,7 @@ export function session(options?: SessionOptions): SessionMiddleware {
     }
     cfg.store.get(cookieId as string, (err: unknown, sess: Record<string, any> | null | undefined) => st.loaded(err, sess));
   };
+  return Object.defineProperty(mw, 'manager', { value: cfg.users?.manager, enumerable: true }) as SessionMiddleware;
 }
 
 // Two closures per request rather than one shared pair that finds the state

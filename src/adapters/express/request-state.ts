@@ -209,6 +209,8 @@ export class RequestState implements Tracker {
       sess.touch();
       this.touched = true;
     }
+    // A logged-in session's entry in its user's index, once per seenInterval (one property read otherwise).
+    if (cfg.users !== null) cfg.users.seen(sid as string, sess as unknown as Record<string, unknown>);
     // Everything below runs synchronously until the store answers: one fingerprint serves every check.
     this.memoSession = sess;
     this.memoHash = fingerprint(sess);

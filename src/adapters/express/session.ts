@@ -1,6 +1,7 @@
 import { Cookie } from './cookie';
 import type { Loaded } from './per-key';
 import { kCreated, kId, kJson, kLoaded, kReq, kTrack } from './symbols';
+import type { ExpressUsers } from './users';
 
 /**
  * The session data of an app, augmentable like express-session's:
@@ -145,7 +146,17 @@ export class Session implements RequestSession {
   destroy(fn?: Callback): this {
     const req = this[kReq];
     delete req.session;
-    req.sessionStore.destroy(this.id, fn);
+    const id = this.id;
+    const accounts = (req.sessionStore as { accounts?: ExpressUsers | null }).accounts;
+    if (accounts == null) {
+      req.sessionStore.destroy(id, fn);
+      return this;
+    }
+    // A logged-in session also leaves its user's index (a logout).
+    req.sessionStore.destroy(id, (err?: unknown) => {
+      if (!err) accounts.unbind(id, this as unknown as Record<string, unknown>);
+      fn?.(err);
+    });
     return this;
   }
 
