@@ -6,7 +6,8 @@
 //   node bench/shared-memory.mjs --micro    in-process only: ns per get / one-key patch, 1 and 2 threads
 //   node bench/shared-memory.mjs --quick    short runs (a smoke test, not a measurement)
 //
-// HTTP rows, each server in its own process, wrk in another: uWS +
+// HTTP rows, each server in its own process, wrk in another: raw uWS (no
+// sessions: the baseline each session cost is measured over), uWS +
 // MemoryStore, uWS + SharedMemoryStore (main thread, then 1 and 2 worker
 // threads on one port), uWS + RedisStore on a redis-server the bench starts
 // (when installed), whose CPU is counted beside Node's. The figure that
@@ -56,7 +57,7 @@ function valueOf(rec, key) {
   return i < 0 ? undefined : unpack(rec.subarray(v.index[4 * i + 2], v.index[4 * i + 2] + v.index[4 * i + 3]));
 }
 
-/** MemoryStore on main has no patch yet: the work it will do in place (get, apply, set). */
+/** A store's patch; for a store without one (an older MemoryStore), the same work by hand: get, apply, set. */
 function patchOf(store) {
   if (typeof store.patch === 'function') return (id, p, ttl) => store.patch(id, p, ttl);
   return (id, p, ttl) => {
@@ -167,6 +168,8 @@ async function http(quick) {
   const redis = redisBinaries() === undefined ? await startRedis() : null;
   const redisPid = redis === null ? null : Number(/process_id:(\d+)/.exec(await rawCommand(redis.port, 'INFO server'))?.[1]);
   const servers = [
+    // No sessions: what every row pays for uWS and the socket, subtracted to give each store's session cost.
+    { label: 'raw uWS (no sessions)', file: 'raw-uws.mjs', env: {}, raw: true },
     { label: 'uWS + MemoryStore', file: 'uws-hotsession.mjs', env: { HS_STORE: 'memory' } },
     { label: 'uWS + SharedMemoryStore, main thread', file: 'uws-shared-memory.mjs', env: { HS_THREADS: '0' } },
     { label: 'uWS + SharedMemoryStore, 1 worker', file: 'uws-shared-memory.mjs', env: { HS_THREADS: '1' } },
@@ -184,7 +187,7 @@ async function http(quick) {
       }
       try {
         // Logins land on whichever thread the kernel picks; every one must read back through any thread.
-        const cookies = await createSessions(server.port, connections);
+        const cookies = s.raw ? Array.from({ length: connections }, () => 'sid=none') : await createSessions(server.port, connections);
         const cookieFile = path.join(tmp, 'cookies.txt');
         writeCookieFile(cookieFile, cookies);
         for (const route of ['/read', '/write']) {
@@ -225,6 +228,12 @@ async function http(quick) {
     if (mem?.cpuUsPerReq && shm?.cpuUsPerReq) console.log(`${route}: CPU per request, SharedMemoryStore / MemoryStore = ${(shm.cpuUsPerReq / mem.cpuUsPerReq).toFixed(2)}x (target <= 1.2x)`);
     if (red?.cpuUsPerReq && shm?.cpuUsPerReq) {
       console.log(`${route}: CPU per request, RedisStore / SharedMemoryStore = ${((red.cpuUsPerReq + red.backendUsPerReq) / shm.cpuUsPerReq).toFixed(2)}x with redis-server's CPU counted, ${(red.cpuUsPerReq / shm.cpuUsPerReq).toFixed(2)}x Node alone (target >= 4x)`);
+    }
+    const raw = pick('raw uWS (no sessions)', route);
+    if (raw?.cpuUsPerReq && red?.cpuUsPerReq && shm?.cpuUsPerReq) {
+      // The session's own cost: what each row pays over uWS answering "hello".
+      const cost = (r) => r.cpuUsPerReq + r.backendUsPerReq - raw.cpuUsPerReq;
+      console.log(`${route}: session cost (CPU per request over raw uWS ${raw.cpuUsPerReq.toFixed(1)} µs): MemoryStore ${cost(mem).toFixed(1)} µs, SharedMemoryStore ${cost(shm).toFixed(1)} µs, RedisStore ${cost(red).toFixed(1)} µs with redis-server = ${(cost(red) / cost(shm)).toFixed(2)}x SharedMemoryStore's`);
     }
     if (one && two) console.log(`${route}: req/s, 2 workers / 1 worker = ${(two.rps / one.rps).toFixed(2)}x`);
   }

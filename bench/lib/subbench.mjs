@@ -1,5 +1,6 @@
 // The benches other files own (bench/micro.mjs, bench/layer.mjs, bench/cookie-store.mjs,
-// bench/express-layer.mjs, bench/diagnostics.mjs, bench/stores-*.mjs), run as child processes and
+// bench/express-layer.mjs, bench/diagnostics.mjs, bench/users.mjs, bench/shared-memory.mjs,
+// bench/stores-*.mjs), run as child processes and
 // never edited here. A bench whose source mentions `--json` is run with it
 // and its JSON becomes table rows; any other bench's stdout goes into the
 // report verbatim.
@@ -14,7 +15,7 @@ const benchDir = fileURLToPath(new URL('../', import.meta.url));
 export function findSubBenches({ micro = true, stores = true } = {}) {
   const out = [];
   if (micro) {
-    for (const f of ['micro.mjs', 'layer.mjs', 'cookie-store.mjs', 'express-layer.mjs', 'diagnostics.mjs']) {
+    for (const f of ['micro.mjs', 'layer.mjs', 'cookie-store.mjs', 'express-layer.mjs', 'diagnostics.mjs', 'users.mjs', 'shared-memory.mjs']) {
       if (existsSync(benchDir + f)) out.push({ kind: 'micro', file: `bench/${f}` });
     }
   }

@@ -11,24 +11,24 @@ import type { PatchOutcome, SessionStore, UserIndex } from './types';
  *
  * Where the table lives: a SharedArrayBuffer driven by JS with Atomics, the
  * same code with or without the native addon. Measured here (Node 20.20,
- * 2-core EPYC shared with other work, load 2 to 9 during the runs):
+ * 2 shared cores):
  *
  *   in process, `node bench/shared-memory.mjs --micro`, 10,000 sessions of
- *   208 B, best round of 10,000 operations, ns per operation:
- *                                        get 1 thread  get 2 threads  1-key patch 1 / 2 threads
- *     MemoryStore (one per thread)          134-143       166-192        2,266-2,916 / 2,804-5,409
- *     SharedMemoryStore (one table)         348-354       319-401        3,446-3,511 / 2,918-3,829
- *   (MemoryStore's patch is get + codec.apply + set: it has none on this branch yet)
+ *   208 B, best round of 10,000 operations, ns per operation (2026-12-03):
+ *                                        get 1 / 2 threads   1-key patch 1 / 2 threads
+ *     MemoryStore (one per thread)          115 / 114            680 / 699
+ *     SharedMemoryStore (one table)         411 / 372            958 / 984
  *
  *   a node-addon-api prototype of the other candidate (a native table behind
- *   striped mutexes, found by name from any thread), ns per call from 1 / 2
+ *   striped mutexes, found by name from any thread; not kept in the repo, so
+ *   these figures cannot be reproduced from it), ns per call from 1 / 2
  *   threads: empty call 33 / 45-156, get returning a Buffer made in C++
  *   1,824-5,028 / 2,200-4,089, get copying into a JS buffer then a JS copy
  *   522-967 / 586-1,163, get + compare-and-set 628-977 / 999-1,866.
  *
- *   over HTTP, `node bench/shared-memory.mjs --quick` (uWS, wrk, 100
- *   connections), server CPU per request against uWS + MemoryStore, three
- *   runs: read 0.98-1.15x, write 0.97-1.20x (target <= 1.2x).
+ *   over HTTP, `node bench/shared-memory.mjs` (uWS, wrk, 100 connections),
+ *   server CPU per request against uWS + MemoryStore: read 1.04x, write
+ *   1.07x (target <= 1.2x); the README has the whole table.
  *
  * So the JS table costs a few hundred ns per get more than MemoryStore (it
  * copies the record out of shared memory; MemoryStore hands out its own
