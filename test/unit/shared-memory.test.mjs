@@ -128,6 +128,17 @@ describe('SharedMemoryStore: expiry', () => {
     assert.ok(s.get('b'));
   });
 
+  test('a FORWARD marker lives for its grace only, whatever the record\'s TTL was', async () => {
+    const s = store();
+    s.set('old', rec({ a: 1 }), 60_000);
+    assert.ok(s.forward('old', marker('NEWID'), 30));
+    assert.equal(kindOf(s.get('old')), L.KIND_FORWARD);
+    assert.deepEqual(s.patch('old', patch({ b: 2 }), 1000), { movedTo: 'NEWID' });
+    await sleep(50);
+    assert.equal(s.get('old'), null);
+    assert.equal(s.patch('old', patch({ b: 2 }), 1000), 'gone', 'an expired marker forwards nothing');
+  });
+
   test('10,000 sessions left to expire: sweep frees them all', async () => {
     const s = store({ maxBytes: 8 * 2 ** 20 });
     // TTLs well past the time the loop takes on a loaded machine: a record that
