@@ -1,4 +1,5 @@
 import { optionsError } from '../../errors';
+import { SegmentedLru } from '../../stores/memory/slru';
 import { fingerprint } from './json';
 import { kJson } from './symbols';
 import { cookieExpiry, Store, type Callback } from './store';
@@ -6,7 +7,11 @@ import { cookieExpiry, Store, type Callback } from './store';
 /** Options of the express-compatible {@link MemoryStore}. */
 export interface ExpressMemoryStoreOptions {
   /**
-   * Most sessions kept; past it the least recently written is dropped.
+   * Most sessions kept. Past it one is dropped: the least recently used of
+   * the sessions that were never loaded again (one-shot visitors) first,
+   * then the least recently used returning session (the core MemoryStore's
+   * segmented LRU, src/stores/memory/slru.ts), so cookieless writers cannot
+   * push out users who came back.
    * @default Infinity (express-session's MemoryStore is unbounded too)
    */
   max?: number;
@@ -25,6 +30,8 @@ interface Entry {
   cookie: string;
   /** Cookie expiry in ms; Infinity for a browser-session cookie. */
   expiresAt: number;
+  /** The entry's slot in the eviction policy; -1 when the store is unbounded. */
+  slot: number;
 }
 
 /**
@@ -39,7 +46,10 @@ interface Entry {
  */
 export class MemoryStore extends Store {
   #sessions = new Map<string, Entry>();
-  readonly #max: number;
+  /** null when unbounded: nothing is ever evicted, so no policy is paid for. */
+  readonly #lru: SegmentedLru | null;
+  /** Per slot: the session id it holds, so the policy's victim can be dropped from the map. */
+  #ids: string[] = [];
   #timer: NodeJS.Timeout | null;
 
   constructor(options: ExpressMemoryStoreOptions = {}) {
@@ -48,30 +58,40 @@ export class MemoryStore extends Store {
     const every = options.sweepInterval ?? 60_000;
     if (!(max === Infinity || (Number.isInteger(max) && max > 0))) throw optionsError('MemoryStore max must be a positive integer');
     if (!Number.isFinite(every) || every <= 0) throw optionsError('MemoryStore sweepInterval must be a positive number of ms');
-    this.#max = max;
+    this.#lru = max === Infinity ? null : new SegmentedLru(max);
     this.#timer = setInterval(() => this.#sweep(), every);
     this.#timer.unref();
   }
 
-  #read(sid: string): Record<string, any> | undefined {
+  #drop(sid: string, entry: Entry): void {
+    this.#sessions.delete(sid);
+    if (entry.slot !== -1) {
+      this.#lru!.remove(entry.slot);
+      this.#ids[entry.slot] = '';
+    }
+  }
+
+  /** `hit`: a load by a request, which promotes the session (all() reads without counting as use). */
+  #read(sid: string, hit: boolean): Record<string, any> | undefined {
     const entry = this.#sessions.get(sid);
     if (entry === undefined) return undefined;
     if (entry.expiresAt <= Date.now()) {
-      this.#sessions.delete(sid);
+      this.#drop(sid, entry);
       return undefined;
     }
+    if (hit && entry.slot !== -1) this.#lru!.hit(entry.slot);
     return JSON.parse(entry.data.length === 2 ? '{"cookie":' + entry.cookie + '}' : '{"cookie":' + entry.cookie + ',' + entry.data.slice(1)) as Record<string, any>;
   }
 
   #sweep(): void {
     const now = Date.now();
-    for (const [sid, entry] of this.#sessions) if (entry.expiresAt <= now) this.#sessions.delete(sid);
+    for (const [sid, entry] of this.#sessions) if (entry.expiresAt <= now) this.#drop(sid, entry);
   }
 
   override get(sid: string, callback: Callback<Record<string, any> | undefined>): void {
     let sess: Record<string, any> | undefined;
     try {
-      sess = this.#read(sid);
+      sess = this.#read(sid, true);
     } catch (err) {
       return callback(err);
     }
@@ -88,10 +108,27 @@ export class MemoryStore extends Store {
       if (callback) callback(err);
       return;
     }
+    const expiresAt = cookieExpiry(session) ?? Infinity;
     const map = this.#sessions;
-    map.delete(sid);
-    map.set(sid, { data, cookie, expiresAt: cookieExpiry(session) ?? Infinity });
-    if (map.size > this.#max) map.delete(map.keys().next().value as string);
+    const lru = this.#lru;
+    const entry = map.get(sid);
+    if (entry !== undefined) {
+      entry.data = data;
+      entry.cookie = cookie;
+      entry.expiresAt = expiresAt;
+      if (entry.slot !== -1) lru!.touch(entry.slot);
+    } else if (lru === null) {
+      map.set(sid, { data, cookie, expiresAt, slot: -1 });
+    } else {
+      if (lru.size >= lru.max) {
+        const victim = lru.victim();
+        const id = this.#ids[victim]!;
+        this.#drop(id, map.get(id)!);
+      }
+      const slot = lru.insert();
+      this.#ids[slot] = sid;
+      map.set(sid, { data, cookie, expiresAt, slot });
+    }
     if (callback) callback();
   }
 
@@ -106,7 +143,8 @@ export class MemoryStore extends Store {
   }
 
   override destroy(sid: string, callback?: Callback): void {
-    this.#sessions.delete(sid);
+    const entry = this.#sessions.get(sid);
+    if (entry !== undefined) this.#drop(sid, entry);
     if (callback) callback();
   }
 
@@ -114,7 +152,7 @@ export class MemoryStore extends Store {
   override all(callback: Callback<Record<string, Record<string, any>>>): void {
     const out: Record<string, Record<string, any>> = Object.create(null);
     for (const sid of [...this.#sessions.keys()]) {
-      const sess = this.#read(sid);
+      const sess = this.#read(sid, false);
       if (sess !== undefined) out[sid] = sess;
     }
     if (callback) callback(null, out);
@@ -128,6 +166,8 @@ export class MemoryStore extends Store {
   /** Drops every session. */
   override clear(callback?: Callback): void {
     this.#sessions.clear();
+    this.#lru?.clear();
+    this.#ids = [];
     if (callback) callback();
   }
 
