@@ -302,6 +302,21 @@ describe('hotsession/uws hardening', () => {
     assert.equal(errors.length, 0);
   });
 
+  // uWS writes whatever status it is handed into the status line; node:http throws
+  // ERR_HTTP_INVALID_STATUS_CODE for these, so a reply carrying one must be a handler error.
+  test('a status that is not an integer 100..999 is a clean 500, never a status line of its own', async () => {
+    await ready;
+    for (const code of ['99', '1000', '200.5', '-200', 'abc', 'Infinity']) {
+      for (const base of paths()) {
+        const label = `${base} status ${code}`;
+        errors.length = 0;
+        assertCleanError(await exchange(srv.port, `${base}/status?code=${code}`), label);
+        takeHandlerError(label);
+      }
+    }
+    assert.equal(errors.length, 0);
+  });
+
   test('inherited (prototype) properties of a headers object are not headers, as in node:http', async () => {
     await ready;
     Object.prototype['set-cookie'] = 'sid=attacker; Path=/';
