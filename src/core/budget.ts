@@ -1,6 +1,10 @@
 import { publishFailure } from '../diagnostics';
 import { codes, HotsessionError } from '../errors';
-import type { SessionState } from './state';
+/** What carries a request's store-time budget: the core's session state, hotsession/express's request state. */
+export interface Budgeted {
+  /** ms of store time left (Infinity: no budget). */
+  budgetLeft: number;
+}
 
 /**
  * One store-time budget per request (issue #14 item 13).
@@ -34,7 +38,7 @@ function spentError(name: string, budget: number): HotsessionError {
  * rejected write, not a throw: an adapter that sends headers before the
  * write settles (node:http's writeHead) must still see the commit fail.
  */
-export function spentWrite(name: string, s: SessionState, budget: number | undefined): Promise<never> | null {
+export function spentWrite(name: string, s: Budgeted, budget: number | undefined): Promise<never> | null {
   if (s.budgetLeft > 0) return null;
   const write = Promise.reject(spentError(name, budget ?? 0));
   // Whoever awaits the write sees the rejection; until then it is not "unhandled".
@@ -46,7 +50,7 @@ export function spentWrite(name: string, s: SessionState, budget: number | undef
  * `write`, rejected with HOTSESSION_ERR_STORE_TIMEOUT if it takes longer
  * than what is left of `s`'s budget; the time it took is taken off it.
  */
-export function withinBudget(name: string, s: SessionState, write: Promise<void>, budget: number | undefined): Promise<void> {
+export function withinBudget(name: string, s: Budgeted, write: Promise<void>, budget: number | undefined): Promise<void> {
   const start = Date.now();
   const spend = (): void => {
     s.budgetLeft = Math.max(0, s.budgetLeft - (Date.now() - start));

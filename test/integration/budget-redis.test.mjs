@@ -106,3 +106,50 @@ describe('the budget counts store time only', { skip, timeout: 30_000 }, () => {
     assert.equal((await m.load(cookie)).get('n'), 2);
   });
 });
+
+describe(`hotsession/express: one store budget per request (Redis, ${DELAY} ms reply delay, timeout ${TIMEOUT})`, { skip, timeout: 60_000 }, () => {
+  const prefix = `sess:test:budget:express:${process.pid}:`;
+  let proxy, store, get;
+  before(async () => {
+    const { default: express } = await import('express');
+    const { default: session } = await import('hotsession/express');
+    const { serve } = await import('../helpers/serve.mjs');
+    const u = new URL(REDIS_URL);
+    proxy = await startFaultProxy({ host: u.hostname, port: Number(u.port || 6379) });
+    store = RedisStore.connect(`redis://127.0.0.1:${proxy.port}`, { prefix, timeout: TIMEOUT });
+    const app = express();
+    app.use(session({ secret: opts.secret, resave: false, saveUninitialized: false, store }));
+    app.get('/set', (req, res) => {
+      req.session.n = Number(req.query.n);
+      res.send(String(req.session.n));
+    });
+    app.use((err, req, res, next) => res.status(err.status ?? 500).send(err.code ?? 'error'));
+    get = await serve(app);
+  });
+  after(async () => {
+    proxy.pass();
+    const { closeServers } = await import('../helpers/serve.mjs');
+    await closeServers();
+    await store?.close();
+    await proxy?.close();
+    await dropRedisPrefix(REDIS_URL, prefix);
+  });
+
+  test('a read then a write: answered within timeout + 250 ms, the spent budget is a 503', async () => {
+    const first = await get('/set?n=1');
+    assert.equal(first.status, 200);
+    proxy.delay(DELAY);
+    const answers = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      const r = await get(`/set?n=${i + 2}`, { cookie: first.cookie });
+      answers.push({ status: r.status, body: r.body, ms: performance.now() - t0 });
+    }
+    proxy.pass();
+    await new Promise((r) => setTimeout(r, DELAY + 100));
+    for (const a of answers) {
+      assert.ok(a.ms < BOUND, `answered after ${a.ms.toFixed(0)} ms (bound ${BOUND}): ${JSON.stringify(answers)}`);
+      assert.equal(a.status, 503, JSON.stringify(answers));
+    }
+  });
+});

@@ -9,7 +9,8 @@ import { sessionJson } from './json';
 import { cookieExpiry, Store, type Callback } from './store';
 import { Cookie, type CookieOptions } from './cookie';
 import { deliver, encodeSession, snapshot, type Loaded } from './per-key';
-import { kCreated, kLoaded } from './symbols';
+import { kCreated, kLoaded, kTrack } from './symbols';
+import { spentWrite, withinBudget, type Budgeted } from '../../core/budget';
 import type { ExpressUsers } from './users';
 
 /**
@@ -54,6 +55,17 @@ export interface ExpressStoreOptions {
   name?: string;
 }
 
+/**
+ * The store-time budget of the hotsession/express request `session` belongs
+ * to (its tracker), when the store has a timeout; null otherwise (no
+ * budget: express-session itself calling this store, an explicit save of a
+ * regenerated session).
+ */
+function budgetOf(session: Record<string, any>): Budgeted | null {
+  const t = (session as { [kTrack]?: Budgeted })[kTrack];
+  return t === undefined || t.budgetLeft === Infinity ? null : t;
+}
+
 function isPromise<T>(v: MaybePromise<T>): v is Promise<T> {
   return typeof (v as Promise<T> | null)?.then === 'function';
 }
@@ -90,6 +102,7 @@ export class HotsessionExpressStore extends Store {
   readonly #ttl: number;
   readonly #cookie: CookieOptions;
   readonly #tag: number;
+  readonly #name: string;
 
   constructor(store: SessionStore, options: ExpressStoreOptions = {}) {
     super();
@@ -102,7 +115,8 @@ export class HotsessionExpressStore extends Store {
     this.#msgpack = serializer === 'msgpack';
     this.#ttl = ttl;
     this.#cookie = options.cookie ?? {};
-    this.#tag = nameTag(options.name ?? 'connect.sid');
+    this.#name = options.name ?? 'connect.sid';
+    this.#tag = nameTag(this.#name);
   }
 
   override get(sid: string, callback: Callback<Record<string, any> | null>): void {
@@ -116,7 +130,12 @@ export class HotsessionExpressStore extends Store {
     const now = Date.now();
     const ttl = this.#lifetime(session, now);
     if (ttl <= 0) return settle(() => this.store.destroy(sid), callback);
+    const budget = budgetOf(session);
     settle(() => {
+      if (budget !== null) {
+        const spent = spentWrite(this.#name, budget, this.store.timeout);
+        if (spent !== null) return spent;
+      }
       // The session as the store keeps it: JSON's view of it (express-session's), or msgpack's.
       const data = this.#msgpack ? plain(session) : (JSON.parse(sessionJson(session)) as Record<string, unknown>);
       const s = session as { [kCreated]?: number; [kLoaded]?: Loaded };
@@ -136,7 +155,10 @@ export class HotsessionExpressStore extends Store {
         : enc.bytes === null
           ? this.store.touch(sid, ttl)
           : deliver(this.store, sid, enc.bytes, ttl, () => encodeSession(data, undefined, created, tag).bytes!);
-      if (isPromise(op)) return (op as Promise<unknown>).then(landed);
+      if (isPromise(op)) {
+        const write = (op as Promise<unknown>).then(landed);
+        return budget === null ? write : withinBudget(this.#name, budget, write, this.store.timeout);
+      }
       landed();
       return undefined;
     }, callback);
@@ -145,7 +167,13 @@ export class HotsessionExpressStore extends Store {
   override touch(sid: string, session: Record<string, any>, callback: Callback = noop): void {
     const ttl = this.#lifetime(session, Date.now());
     if (ttl <= 0) return callback();
-    settle(() => this.store.touch(sid, ttl), callback);
+    const budget = budgetOf(session);
+    settle(() => {
+      const spent = budget === null ? null : spentWrite(this.#name, budget, this.store.timeout);
+      if (spent !== null) return spent;
+      const op = this.store.touch(sid, ttl);
+      return budget === null || !isPromise(op) ? op : withinBudget(this.#name, budget, op, this.store.timeout);
+    }, callback);
   }
 
   override destroy(sid: string, callback: Callback = noop): void {

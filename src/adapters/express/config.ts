@@ -83,6 +83,8 @@ export class Config {
    * response completes, the error follows).
    */
   readonly answersStoreErrors: boolean;
+  /** The store's timeout when it is a hotsession store with one: each request's store-time budget (core/budget.ts). */
+  readonly budget: number | undefined;
   /** Users' sessions: null unless the store is a hotsession store. */
   readonly users: ExpressUsers | null;
   ready = true;
@@ -116,6 +118,7 @@ export class Config {
     this.storeTouches = typeof this.store.touch === 'function';
     this.answersStoreErrors = this.store instanceof HotsessionExpressStore;
     this.users = this.store instanceof HotsessionExpressStore ? new ExpressUsers(this.store, this.name, opts.users) : null;
+    this.budget = this.store instanceof HotsessionExpressStore ? this.store.store.timeout : undefined;
     // login(req) and Session#destroy find the users' side through req.sessionStore.
     if (this.store instanceof HotsessionExpressStore) this.store.accounts = this.users;
 

@@ -46,6 +46,7 @@ export function session(options?: SessionOptions): SessionMiddleware {
       st.generate();
       return next();
     }
+    if (cfg.budget !== undefined) st.loadStart = Date.now();
     cfg.store.get(cookieId as string, (err: unknown, sess: Record<string, any> | null | undefined) => st.loaded(err, sess));
   };
   return Object.defineProperty(mw, 'manager', { value: cfg.users?.manager, enumerable: true }) as SessionMiddleware;

@@ -38,6 +38,13 @@ export class RequestState implements Tracker {
   released = false;
   /** The Set-Cookie line this middleware added, if any. */
   cookieValue: string | undefined = undefined;
+  /**
+   * Store time left to the request (core/budget.ts: one budget for load
+   * and commit); the bridge spends it on the end-of-request write.
+   */
+  budgetLeft = Infinity;
+  /** When the load was sent to a store with a budget (0: none). */
+  loadStart = 0;
   readonly end: EndFn;
   readonly writeHead: (this: ServerResponse, ...args: unknown[]) => ServerResponse;
 
@@ -82,6 +89,7 @@ export class RequestState implements Tracker {
 
   /** Store answer for the id in the cookie. */
   loaded(err: any, sess: Record<string, any> | null | undefined): void {
+    if (this.loadStart !== 0) this.budgetLeft = this.cfg.budget! - (Date.now() - this.loadStart);
     if (err && err.code !== 'ENOENT') return this.next(this.cfg.answersStoreErrors ? storeFailure(err) : err);
     try {
       if (err || !sess) this.generate();

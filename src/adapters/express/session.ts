@@ -63,6 +63,8 @@ type Callback = (err?: any) => void;
 /** What the middleware learns from a session it watches (its explicit saves). */
 export interface Tracker {
   saved(session: Session): void;
+  /** What is left of the request's store-time budget (ms; Infinity: none), see core/budget.ts. */
+  budgetLeft: number;
 }
 
 /**
