@@ -107,3 +107,30 @@ test('login, sessionsOf and revokeUser through a manager on SharedMemoryStore', 
   assert.notEqual(store.get(a.id), null);
   await store.close();
 });
+
+test('a user\'s index outlives laps of the table that never read it: busy sessions stay listed and revocable', async () => {
+  // A 1 MiB table: its logs come round every few hundred KiB written.
+  const store = new SharedMemoryStore({ name: tableName(), maxBytes: 2 ** 20 });
+  const m = createSessionManager('sid', store, { secret: 'x' });
+  const cookies = [];
+  for (let i = 0; i < 16; i++) {
+    const s = await m.load(undefined);
+    await s.login('ada', { device: `d${i}` });
+    cookies.push([...m.takePending(s), ...(await m.commit(s))][0].split(';')[0]);
+  }
+  // The sessions are busy: each request rewrites them (into the main log, where the index
+  // lives too), many times the table's size, while nothing reads or writes the index.
+  const before = store.stats().reclaims;
+  for (let round = 0; round < 200; round++) {
+    for (const c of cookies) {
+      const s = await m.load(c);
+      s.set('pad', `${round}`.padEnd(2000, 'p'));
+      await m.commit(s);
+    }
+  }
+  assert.ok(store.stats().reclaims - before > 20, `the table came round (${store.stats().reclaims - before} reclaims)`);
+  assert.equal((await m.sessionsOf('ada')).length, 16);
+  assert.equal(await m.revokeUser('ada'), 16);
+  for (const c of cookies) assert.equal((await m.load(c)).userId, undefined, 'no session survives "log out everywhere"');
+  await store.close();
+});

@@ -153,11 +153,12 @@ export class Buckets {
     return -1;
   }
 
-  /** Every slot of the span holding the current key, lowest first, as [hi, lo, slot]. */
-  holders(): Array<[number, number, number]> {
+  /** Every slot of the span holding the current key as [hi, lo, slot], each slot read in turn: lowest first, or highest first (`descending`). */
+  holders(descending = false): Array<[number, number, number]> {
     const s = this.#slots;
     const out: Array<[number, number, number]> = [];
-    for (let i = this.base, end = i + SPAN; i < end; i++) {
+    for (let k = 0; k < SPAN; k++) {
+      const i = descending ? this.base + SPAN - 1 - k : this.base + k;
       if (!s.read(i)) continue;
       const hi = s.hi;
       const lo = s.lo;

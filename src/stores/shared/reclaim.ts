@@ -1,8 +1,9 @@
-import { KEEP_EVICT, KEEP_EXPIRE, KEEP_PROMOTE, keptFreq, onReclaim } from './eviction';
+import { KEEP_EVICT, KEEP_EXPIRE, KEEP_PROMOTE, KEEP_REINSERT, keptFreq, onReclaim } from './eviction';
 import type { Buckets, Views } from './buckets';
-import { LOG_MAIN, SLOTS_PER_BUCKET, UNIT, type Geometry } from './layout';
+import { BLOCK_HEADER, LOG_MAIN, SLOTS_PER_BUCKET, UNIT, type Geometry } from './layout';
 import { ADVANCE_FREE, type Logs } from './log';
-import { freqOf, makeHi, tagOf, type Slots } from './slots';
+import { FREQ_MAX, freqOf, makeHi, tagOf, type Slots } from './slots';
+import { isIndexKey } from './users-key';
 import { C_EVICTED, C_EXPIRED, C_PROMOTED } from './stats';
 
 /** Retries for one block (each lost CAS means another thread changed its slot). */
@@ -55,7 +56,12 @@ export class Reclaimer {
       const lo = b.lo;
       const freq = freqOf(hi);
       const duplicate = b.twinBelow(base, i, at);
-      const action = duplicate ? KEEP_EVICT : onReclaim(log, freq, this.#v.f64[(at >>> 3) + 2]! <= now);
+      const expired = this.#v.f64[(at >>> 3) + 2]! <= now;
+      // A user's index (shared/users.ts) is what revocation reaches sessions
+      // through: it must live as long as it says, however rarely it is read.
+      // It is kept like a session read again, unless no room is left at all.
+      const index = isIndexKey(this.#v.u8[at + BLOCK_HEADER]!);
+      const action = duplicate ? KEEP_EVICT : index ? (expired ? KEEP_EXPIRE : KEEP_REINSERT) : onReclaim(log, freq, expired);
       // Room in the main log, from the free reserve when its segment is full
       // (never by another reclaim); with none left at all, the block goes.
       const nat = action === KEEP_EVICT || action === KEEP_EXPIRE ? -1 : logs.claim(LOG_MAIN, units, ADVANCE_FREE);
@@ -68,7 +74,7 @@ export class Reclaimer {
       const nseg = logs.seg;
       const nptr = logs.ptr;
       this.#v.u8.copyWithin(nat + 4, at + 4, at + units * UNIT);
-      const ok = s.cas(i, hi, lo, makeHi(tagOf(hi), keptFreq(action, freq), LOG_MAIN, nptr), nptr | 0);
+      const ok = s.cas(i, hi, lo, makeHi(tagOf(hi), index ? FREQ_MAX : keptFreq(action, freq), LOG_MAIN, nptr), nptr | 0);
       logs.done(nseg);
       if (ok) {
         if (action === KEEP_PROMOTE) this.#c[C_PROMOTED]!++;

@@ -372,14 +372,17 @@ export class Table {
   }
 
   /**
-   * Copies of every live record under `id`: the entry first, then any
-   * duplicate a racing update() has not merged into it yet (see update).
+   * Copies of every live record under `id`, the entry (the lowest slot)
+   * last: any duplicate a racing update() has not merged into it yet comes
+   * first. Read in that order, a key moving from a duplicate into the entry
+   * (merged before the duplicate is removed) is met in one of them.
    */
   getAll(id: string): Buffer[] {
     const b = this.#b;
     if (!b.key(id)) return [];
     const out: Buffer[] = [];
-    for (const [hi, lo] of b.holders()) {
+    // Slots read highest first: a duplicate seen empty was merged before it went.
+    for (const [hi, lo] of b.holders(true)) {
       const got = this.#copy(hi, lo);
       if (got !== null) out.push(got.rec);
     }
@@ -469,7 +472,9 @@ export class Table {
       if (k <= j) continue;
       const twin = this.#copy(khi, klo);
       if (twin !== null) {
-        const merged = this.update(b.id, (mine) => (mine === null ? twin.rec : codec.apply(twin.rec, asPatch(mine))), 0, false);
+        // The twin's expiry comes along: an entry acknowledged there may outlive the winner's.
+        const ttl = Math.max(0, twin.expiresAt - Date.now());
+        const merged = this.update(b.id, (mine) => (mine === null ? twin.rec : codec.apply(twin.rec, asPatch(mine))), ttl, false);
         // update() re-keys the Buckets to the same id: still the current one.
         if (merged === null) return;
       }

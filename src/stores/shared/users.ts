@@ -1,9 +1,9 @@
-import { createHash } from 'node:crypto';
 import { codec } from '../../codec';
 import { DELETE, KIND_PATCH, KIND_RECORD } from '../../codec/layout';
 import { RecordWriter, findKey, keyAt, nameTag } from '../../codec/record';
 import type { UserIndex } from '../types';
 import type { Table } from './table';
+import { indexKey } from './users-key';
 
 /*
  * The per-user index of SharedMemoryStore: one record per user in the shared
@@ -14,18 +14,15 @@ import type { Table } from './table';
  * CAS, redone on a lost race; a user's first two logins racing each other
  * are merged (see Table.update), so no change acknowledged is lost.
  *
- * The index key starts with \x01, which no session id holds (ids are
- * visible ASCII), then the user id, or its SHA-256 when that would pass the
- * table's 255-byte key limit.
+ * Its table key (users-key.ts) starts with a byte no session id holds;
+ * the eviction walk keeps such records while they live: revocation reaches
+ * a user's sessions through them.
  */
 
 const TAG = nameTag('hotsession.users');
 const w = new RecordWriter();
 
-function key(userId: string): string {
-  if (Buffer.byteLength(userId, 'utf8') <= 250) return `\x01${userId}`;
-  return `\x02${createHash('sha256').update(userId, 'utf8').digest('base64url')}`;
-}
+const key = indexKey;
 
 function build(kind: number, handle: string, entry: string | null): Buffer {
   w.begin(kind, 0, 0, 0, TAG);
@@ -50,17 +47,17 @@ export class SharedUserIndex implements UserIndex {
   }
 
   list(userId: string): Array<[string, string]> {
-    // The entry first: a handle it holds wins over a racing duplicate's.
+    // getAll reads a duplicate a racing creation left before the entry it
+    // merges into, so an entry moving from one to the other is read in one
+    // of them; the entry's own version of a handle, read last, wins.
     const seen = new Map<string, string>();
     for (const rec of this.#table.getAll(key(userId))) {
       const v = codec.scan(rec);
       if (v === null || v.kind !== KIND_RECORD) continue;
       for (let i = 0; i < v.count; i++) {
-        const handle = keyAt(rec, v, i);
-        if (seen.has(handle)) continue;
         const at = v.index[4 * i + 2]!;
         const len = v.index[4 * i + 3]!;
-        if (len !== DELETE) seen.set(handle, rec.toString('utf8', at, at + len));
+        if (len !== DELETE) seen.set(keyAt(rec, v, i), rec.toString('utf8', at, at + len));
       }
     }
     return [...seen];
