@@ -161,8 +161,11 @@ export class UserSessions {
   readonly #limit: number | undefined;
   readonly #max: number;
   readonly #interval: number;
-  /** session id -> when this process last refreshed its entry (by id: the hot path then decodes no binding). */
-  readonly #seen = new Map<string, number>();
+  /**
+   * session id -> when this process last refreshed its entry, and the bound
+   * ("x") it wrote (by id: the hot path then decodes no binding).
+   */
+  readonly #seen = new Map<string, { at: number; x: number }>();
 
   constructor(store: SessionStore, index: UserIndex, tag: number, absoluteTimeout: number | undefined, options: UsersOptions | undefined) {
     const o = options ?? {};
@@ -183,16 +186,16 @@ export class UserSessions {
     return generateId();
   }
 
-  /** Marks the entry of session `sid` as refreshed at `now` by this process. */
-  note(sid: string, now: number): void {
+  /** Marks the entry of session `sid` as refreshed at `now` by this process, listed until `x` (Infinity: the write that sets it follows). */
+  note(sid: string, now: number, x = Infinity): void {
     if (this.#seen.size >= SEEN_MAX) this.#seen.clear();
-    this.#seen.set(sid, now);
+    this.#seen.set(sid, { at: now, x });
   }
 
   /** Writes `b`'s entry naming session `sid` that lives `ttl` from `now`. */
   put(b: Binding, sid: string, ttl: number, now: number): MaybePromise<number> {
-    this.note(sid, now);
     const x = now + ttl + this.#interval;
+    this.note(sid, now, x);
     try {
       return this.#index.put(b.u, b.h, formatEntry({ sid, c: b.c, l: now, x, m: b.m }), x - now);
     } catch (err) {
@@ -207,15 +210,20 @@ export class UserSessions {
    */
   refresh(s: SessionState, ttl: number, now: number): MaybePromise<void> {
     const e = s.entries;
-    if (!e.has(USER_KEY) || !this.due(s.id, now)) return undefined;
+    if (!e.has(USER_KEY) || !this.due(s.id, now, ttl)) return undefined;
     const b = bindingOf(e);
     return b === null ? undefined : this.refreshBound(b, s.id, ttl, now);
   }
 
-  /** True when this process has not refreshed the entry of session `sid` within `seenInterval`. */
-  due(sid: string, now: number): boolean {
+  /**
+   * True when session `sid`'s entry is due a refresh: this process has not
+   * refreshed it within `seenInterval`, or the session, living `ttl` from
+   * `now`, would outlive the bound the entry was written with (its lifetime
+   * grew after login: a "remember me" maxAge), when listing would drop it.
+   */
+  due(sid: string, now: number, ttl: number): boolean {
     const last = this.#seen.get(sid);
-    return last === undefined || now - last >= this.#interval;
+    return last === undefined || now - last.at >= this.#interval || now + ttl > last.x;
   }
 
   /** The refresh of `b`'s entry naming `sid` (see refresh): a failed one is retried at the next request. */

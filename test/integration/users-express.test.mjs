@@ -163,3 +163,21 @@ test('login(req) refuses bad user ids and oversized meta, and leaves the session
   assert.equal(body.user, null);
   await store.close();
 });
+
+test('hotsession/express: a cookie lifetime that grows after login ("remember me") keeps the session listed and revocable', async () => {
+  const store = new MemoryStore();
+  const { a, accounts } = app(expresses[5], store, { ttl: 100, users: { seenInterval: 1000 } });
+  a.get('/remember', (req, res) => {
+    req.session.cookie.maxAge = 5000;
+    res.end('ok');
+  });
+  const get = await serve(a);
+  const r = await get('/login?user=rem');
+  await get('/remember', { cookie: r.cookie });
+  await new Promise((res) => setTimeout(res, 1300));
+  // Listed before any other request of the session could refresh its entry.
+  assert.equal((await accounts.sessionsOf('rem')).length, 1, 'listed');
+  assert.equal(await accounts.revokeUser('rem'), 1);
+  assert.equal(JSON.parse((await get('/whoami', { cookie: r.cookie })).body).user, null);
+  await store.close();
+});

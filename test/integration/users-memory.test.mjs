@@ -154,3 +154,23 @@ test('anonymous requests never touch the index; a logged-in one refreshes lastSe
   assert.equal(calls.put, puts + 1);
   await store.close();
 });
+
+test('a lifetime that grows after login ("remember me") keeps the session listed and revocable', async () => {
+  const store = new MemoryStore();
+  // Sessions live 100 ms unless their cookie says more; entries refresh at most once a second.
+  const m = createSessionManager('sid', store, { secret: 'x', ttl: 100, users: { seenInterval: 1000 } });
+  const s = await m.load(undefined);
+  await s.login('ada');
+  const cookie = [...m.takePending(s), ...(await m.commit(s))][0].split(';')[0];
+  // The next request, well within seenInterval, makes the session last 5 s.
+  const r = await m.load(cookie);
+  r.options({ maxAge: 5000 });
+  await m.commit(r);
+  // Past the lifetime the entry was first written for, and past the interval.
+  await new Promise((res) => setTimeout(res, 1300));
+  assert.equal((await m.load(cookie)).userId, 'ada', 'the session is alive');
+  assert.equal((await m.sessionsOf('ada')).length, 1, 'and listed');
+  assert.equal(await m.revokeUser('ada'), 1);
+  assert.equal((await m.load(cookie)).userId, undefined);
+  await store.close();
+});

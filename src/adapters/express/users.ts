@@ -88,11 +88,12 @@ export class ExpressUsers {
     const v = session[USER_KEY];
     if (users === null || v === undefined) return;
     const now = Date.now();
-    if (!users.due(sid, now)) return;
+    const ttl = this.#bridge.lifetime(session, now);
+    if (!users.due(sid, now, ttl)) return;
     const b = asBinding(v);
     if (b === null) return;
     try {
-      const w = users.refreshBound(b, sid, this.#bridge.lifetime(session, now), now);
+      const w = users.refreshBound(b, sid, ttl, now);
       if (w instanceof Promise) w.catch(() => undefined);
     } catch {
       // Retried at the next request (refreshBound forgot this one).
