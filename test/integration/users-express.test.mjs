@@ -181,3 +181,31 @@ test('hotsession/express: a cookie lifetime that grows after login ("remember me
   assert.equal(JSON.parse((await get('/whoami', { cookie: r.cookie })).body).user, null);
   await store.close();
 });
+
+test('hotsession/express: login(req) after passport\'s req.login keeps passport\'s user and lists the session', async () => {
+  const { Passport } = require('passport');
+  const passport = new Passport();
+  passport.serializeUser((user, done) => done(null, user.name));
+  passport.deserializeUser((name, done) => done(null, { name }));
+  const store = new MemoryStore();
+  const a = expresses[5]();
+  const mw = session({ secret: 'passport users secret', resave: false, saveUninitialized: false, store });
+  a.use(mw);
+  a.use(passport.initialize());
+  a.use(passport.session());
+  a.get('/login', (req, res, next) => {
+    req.login({ name: 'ann' }, (err) => {
+      if (err) return next(err);
+      login(req, 'ann', { via: 'passport' }).then(() => res.end('ok'), next);
+    });
+  });
+  a.get('/me', (req, res) => res.json({ user: req.user?.name ?? null, listed: userOf(req)?.userId ?? null }));
+  const get = await serve(a);
+  const r = await get('/login');
+  assert.equal(r.status, 200, r.body);
+  assert.deepEqual(JSON.parse((await get('/me', { cookie: r.cookie })).body), { user: 'ann', listed: 'ann' });
+  assert.equal((await mw.manager.sessionsOf('ann')).length, 1);
+  assert.equal(await mw.manager.revokeUser('ann'), 1);
+  assert.deepEqual(JSON.parse((await get('/me', { cookie: r.cookie })).body), { user: null, listed: null });
+  await store.close();
+});

@@ -13,7 +13,7 @@ import type { RequestSession, SessionRequest } from './session';
  * SessionManager over the same store and name serves the account API, so
  * there is one implementation of all of it. What is Express-specific is
  * only the request side: login() goes through the session's own
- * regenerate() and save(), the binding lives in `req.session` under
+ * regenerate() (keeping its data) and save(), the binding lives in `req.session` under
  * USER_KEY (stored as a top-level key like every other, which is where the
  * core reads it from), and the end of a logged-in request refreshes its
  * entry once per seenInterval.
@@ -56,11 +56,17 @@ export class ExpressUsers {
     const users = this.#users;
     if (users === null) throw new HotsessionError(codes.USERS_UNSUPPORTED, 'login() needs a store with a per-user index (store.users)');
     if (!req.session) throw new TypeError('login(req): req.session is missing (is the session middleware mounted on this route?)');
-    const before = asBinding(dataOf(req.session)[USER_KEY]);
+    const data = dataOf(req.session);
+    const before = asBinding(data[USER_KEY]);
     const wasId = req.sessionID as string;
-    // A new id (fixation defence) and, as in express-session, a new empty session.
+    // A new id (fixation defence) that keeps the session's data, as the
+    // core's login does (and passport's req.login, which may have just run:
+    // its user must not be lost to this second regenerate).
+    const kept: Array<[string, unknown]> = [];
+    for (const k of Object.keys(data)) if (k !== 'cookie' && k !== USER_KEY) kept.push([k, data[k]]);
     await promised((cb) => req.session!.regenerate(cb));
     const session = req.session!;
+    for (const [k, v] of kept) dataOf(session)[k] = v;
     const now = Date.now();
     const b: Binding = { u: userId, h: UserSessions.newHandle(), c: now, m };
     dataOf(session)[USER_KEY] = b;
@@ -115,9 +121,9 @@ export class ExpressUsers {
 }
 
 /**
- * Logs `req.session` in as `userId`, next to (or instead of) passport's
- * `req.login`: a new session id and, as with express-session's
- * `regenerate()`, a new empty session, bound to the user with opt-in `meta`
+ * Logs `req.session` in as `userId`, next to (after) or instead of
+ * passport's `req.login`: a new session id that keeps the session's data,
+ * bound to the user with opt-in `meta`
  * (a plain object of at most 1 KiB as JSON, say `{ userAgent }`), saved and
  * listed under the user. Needs a hotsession store with a per-user index
  * (MemoryStore, SharedMemoryStore, RedisStore, MemcachedStore, MongoStore of
