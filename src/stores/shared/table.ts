@@ -423,9 +423,11 @@ export class Table {
         const placed = j >= 0 ? s.claim(j, nhi, ptr | 0) : (j = this.#evictFor(now, nhi, ptr | 0)) >= 0;
         logs.done(seg);
         if (!placed) continue;
-        // A lower slot holds the id: ours loses; the change goes to the winner.
+        // A lower slot holds the id: ours loses. What landed on ours while it
+        // was the lowest (others' acknowledged changes) moves to the winner,
+        // then our own change is applied there too.
         if (b.shadowed(j)) {
-          b.withdraw(j);
+          for (const [khi, klo, k] of b.holders()) if (k === j) this.#mergeAway(khi, klo, k);
           continue;
         }
         this.#absorbTwins(j);
@@ -467,19 +469,27 @@ export class Table {
    * see the entry below it (shadowed) and are applied to the entry again.
    */
   #absorbTwins(j: number): void {
+    for (const [khi, klo, k] of this.#b.holders()) if (k > j) this.#mergeAway(khi, klo, k);
+  }
+
+  /**
+   * Slot `k` (holding (hi, lo)) is a duplicate of the current id above its
+   * entry: its keys join the entry (the entry's own win), with its expiry,
+   * then it is removed. A change landing on it meanwhile sees the entry
+   * below (shadowed) and is applied to the entry as well.
+   */
+  #mergeAway(hi: number, lo: number, k: number): void {
     const b = this.#b;
-    for (const [khi, klo, k] of b.holders()) {
-      if (k <= j) continue;
-      const twin = this.#copy(khi, klo);
-      if (twin !== null) {
-        // The twin's expiry comes along: an entry acknowledged there may outlive the winner's.
-        const ttl = Math.max(0, twin.expiresAt - Date.now());
-        const merged = this.update(b.id, (mine) => (mine === null ? twin.rec : codec.apply(twin.rec, asPatch(mine))), ttl, false);
-        // update() re-keys the Buckets to the same id: still the current one.
-        if (merged === null) return;
-      }
-      b.withdraw(k);
+    const twin = this.#copy(hi, lo);
+    if (twin !== null) {
+      // An entry acknowledged on the duplicate may outlive the winner's record.
+      const ttl = Math.max(0, twin.expiresAt - Date.now());
+      // update() re-keys the Buckets to the same id: still the current one.
+      const merged = this.update(b.id, (mine) => (mine === null ? twin.rec : codec.apply(twin.rec, asPatch(mine))), ttl, false);
+      // The entry vanished (evicted, expired): the duplicate is all there is; keep it.
+      if (merged === null) return;
     }
+    b.withdraw(k);
   }
 
   touch(id: string, ttlMs: number): void {
