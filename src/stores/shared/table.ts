@@ -125,6 +125,28 @@ export class Table {
     return at;
   }
 
+  /**
+   * Writes `rec` as the current id's new block in the main log and swaps
+   * slot `i` from (hi, lo) to it. True when it landed on the id's entry;
+   * false means look again: the slot changed meanwhile (a conflict), or it
+   * was a duplicate that is withdrawing (the write must go to the winner).
+   */
+  #replace(i: number, hi: number, lo: number, rec: Uint8Array, expiresAt: number, freq: number): boolean {
+    const b = this.#b;
+    const logs = this.#logs;
+    this.#write(LOG_MAIN, rec, expiresAt);
+    const seg = logs.seg;
+    const ok = this.#slots.cas(i, hi, lo, makeHi(b.tag, freq, LOG_MAIN, logs.ptr), logs.ptr | 0);
+    logs.done(seg);
+    if (!ok) {
+      this.#c[C_CONFLICTS]!++;
+      return false;
+    }
+    if (b.shadowed(i)) return false;
+    this.#wrote();
+    return true;
+  }
+
   /** The entry found was in a recycled segment: drop its slot (unless it changed) and look again. */
   #stale(i: number, hi: number, lo: number): void {
     this.#slots.cas(i, hi, lo, 0, 0);
@@ -291,17 +313,7 @@ export class Table {
         return 'stale';
       }
       this.#checkRecord(out, 'a patched record');
-      this.#write(LOG_MAIN, out, expiry(now, ttlMs));
-      const nseg = logs.seg;
-      const ok = this.#slots.cas(i, hi, lo, makeHi(b.tag, freqOf(hi), LOG_MAIN, logs.ptr), logs.ptr | 0);
-      logs.done(nseg);
-      if (!ok) {
-        this.#c[C_CONFLICTS]!++;
-        continue;
-      }
-      // Our write landed on a duplicate that is withdrawing: apply it to the winner.
-      if (b.shadowed(i)) continue;
-      this.#wrote();
+      if (!this.#replace(i, hi, lo, out, expiry(now, ttlMs), freqOf(hi))) continue;
       return 'ok';
     }
     throw contention();
@@ -337,16 +349,7 @@ export class Table {
       // A FORWARD marker is not a live record: nothing to move.
       if (old === null) return null;
       // The marker lives in the main log: it must outlast its grace for the requests still in flight.
-      this.#write(LOG_MAIN, marker, expiry(now, graceMs));
-      const nseg = logs.seg;
-      const ok = this.#slots.cas(i, hi, lo, makeHi(b.tag, freqOf(hi), LOG_MAIN, logs.ptr), logs.ptr | 0);
-      logs.done(nseg);
-      if (!ok) {
-        this.#c[C_CONFLICTS]!++;
-        continue;
-      }
-      if (b.shadowed(i)) continue;
-      this.#wrote();
+      if (!this.#replace(i, hi, lo, marker, expiry(now, graceMs), freqOf(hi))) continue;
       return old;
     }
     throw contention();
@@ -445,17 +448,7 @@ export class Table {
       const out = change(got.rec);
       if (out === null) return null;
       this.#checkRecord(out, 'a record');
-      this.#write(LOG_MAIN, out, Math.max(got.expiresAt, expiry(now, ttlMs)));
-      const nseg = logs.seg;
-      const ok = s.cas(i, hi, lo, makeHi(b.tag, FREQ_MAX, LOG_MAIN, logs.ptr), logs.ptr | 0);
-      logs.done(nseg);
-      if (!ok) {
-        this.#c[C_CONFLICTS]!++;
-        continue;
-      }
-      // Our write landed on a duplicate that is withdrawing: apply it to the winner.
-      if (b.shadowed(i)) continue;
-      this.#wrote();
+      if (!this.#replace(i, hi, lo, out, Math.max(got.expiresAt, expiry(now, ttlMs)), FREQ_MAX)) continue;
       return out;
     }
     throw contention();
