@@ -168,8 +168,24 @@ export function findKey(b: Uint8Array, v: RecordView, key: string): number {
 /** The key of entry `i` as a string. */
 export function keyAt(b: Uint8Array, v: RecordView, i: number): string {
   const at = v.index[4 * i]!;
-  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8', at, at + v.index[4 * i + 1]!);
+  const end = at + v.index[4 * i + 1]!;
+  // Short ASCII keys (nearly all) are built in place; the rest go through
+  // Buffer's UTF-8 decoder, called on the bytes without wrapping them in a
+  // Buffer first (the wrapper cost more than the decoding: bench/express-layer.mjs /read).
+  if (end - at <= 12) {
+    let s = '';
+    for (let k = at; k < end; k++) {
+      const c = b[k]!;
+      if (c > 0x7f) return utf8Slice.call(b, at, end);
+      s += String.fromCharCode(c);
+    }
+    return s;
+  }
+  return utf8Slice.call(b, at, end);
 }
+
+/** Buffer's UTF-8 decoder (WHATWG replacement of bad bytes, as `toString('utf8')`), usable on any Uint8Array. */
+const utf8Slice = (Buffer.prototype as unknown as { utf8Slice: (this: Uint8Array, start: number, end: number) => string }).utf8Slice;
 
 /** Bytes entry `i` occupies (key and value with their length fields). */
 function entrySize(v: RecordView, i: number): number {
