@@ -1,4 +1,5 @@
 import { codes, HotsessionError } from '../errors';
+import { utcString } from './dates';
 
 /** Attributes of the session cookie. */
 export interface CookieOptions {
@@ -195,7 +196,7 @@ export function formatAttributes(a: CookieAttributes): string {
   if (a.maxAge !== undefined) s += '; Max-Age=' + a.maxAge;
   if (a.domain) s += '; Domain=' + a.domain;
   if (a.path) s += '; Path=' + a.path;
-  if (a.expires !== undefined) s += '; Expires=' + a.expires.toUTCString();
+  if (a.expires !== undefined) s += '; Expires=' + utcString(a.expires);
   if (a.httpOnly) s += '; HttpOnly';
   if (a.secure) s += '; Secure';
   if (a.partitioned) s += '; Partitioned';
