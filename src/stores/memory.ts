@@ -252,6 +252,17 @@ export class MemoryStore implements SessionStore {
     if (slot !== undefined) this.#drop(id, slot);
   }
 
+  /**
+   * Ids of the live records, in no promised order (FORWARD markers of
+   * regenerated sessions included: their `get` is no session). For admin
+   * views and express-session's `all()`; a write during the walk may or may
+   * not be seen.
+   */
+  *ids(): IterableIterator<string> {
+    const now = Date.now();
+    for (const [id, slot] of this.#index) if (this.#expires[slot]! > now) yield id;
+  }
+
   /** Frees every expired record now (the timer does this periodically). */
   sweep(): number {
     const now = Date.now();

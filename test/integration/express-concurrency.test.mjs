@@ -1,5 +1,5 @@
 // Overlapping requests on one session through hotsession/express, on
-// hotsession stores (#16 item 2): each request loads the session, waits until
+// hotsession stores and the default store (#16 item 2): each request loads the session, waits until
 // every one of them has loaded it, then sets its own key and answers. With
 // whole-record saves all but the last write would be lost; per-key saves keep
 // every key. Real servers on 127.0.0.1:0, real Redis.
@@ -39,6 +39,8 @@ function gate(n) {
 }
 
 const stores = {
+  // No store option: session.MemoryStore, the default, is a view over the core MemoryStore (JSON values).
+  'the default session.MemoryStore': { make: () => undefined, serializers: ['json'] },
   'hotsession MemoryStore': { make: () => new MemoryStore() },
   'hotsession RedisStore': {
     skip: redisSkip?.reason ?? false,
@@ -56,8 +58,8 @@ const stores = {
   },
 };
 
-for (const [label, { make, skip }] of Object.entries(stores)) {
-  for (const serializer of ['json', 'msgpack']) {
+for (const [label, { make, skip, serializers = ['json', 'msgpack'] }] of Object.entries(stores)) {
+  for (const serializer of serializers) {
     describe(`hotsession/express on ${label} (${serializer}): concurrent requests`, { skip }, () => {
       for (const n of [20, 200]) {
         test(`${n} concurrent requests, each setting its own key, keep all ${n} keys`, async () => {

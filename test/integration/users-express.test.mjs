@@ -17,6 +17,8 @@ import { dropRedisPrefix } from '../helpers/cleanup.mjs';
 
 const require = createRequire(import.meta.url);
 const expresses = { 4: require('express4'), 5: require('express') };
+// express-session's own MemoryStore: a connect-style store, with no per-user index.
+const ConnectMemoryStore = require('express-session').MemoryStore;
 const redisSkip = await backend('redis');
 const run = randomBytes(5).toString('hex');
 after(closeServers);
@@ -66,6 +68,8 @@ function app(express, store, options = {}) {
 
 const stores = [
   ['MemoryStore', () => new MemoryStore(), null],
+  // The default store: a view over the core MemoryStore, so users' sessions work without choosing a store.
+  ['session.MemoryStore', () => new ExpressMemoryStore(), null],
   ['RedisStore', () => RedisStore.connect(REDIS_URL, { prefix: `hs:users-express:${run}:${Math.random().toString(36).slice(2)}:` }), redisSkip],
 ];
 
@@ -135,14 +139,14 @@ for (const [v, express] of Object.entries(expresses)) {
     });
   }
 
-  test(`Express ${v}: an express-session store refuses login with a coded error; userOf is null for anonymous sessions`, async () => {
-    const { a } = app(express, new ExpressMemoryStore());
+  test(`Express ${v}: a connect-style store refuses login with a coded error; userOf is null for anonymous sessions`, async () => {
+    const { a } = app(express, new ConnectMemoryStore());
     const get = await serve(a);
     const r = await get('/login?user=ada');
     assert.equal(r.status, 500);
     assert.equal(JSON.parse(r.body).code, 'HOTSESSION_ERR_USERS_UNSUPPORTED');
     assert.equal(JSON.parse((await get('/whoami')).body).user, null);
-    assert.equal(session({ secret: 's', resave: false, saveUninitialized: false, store: new ExpressMemoryStore() }).manager, undefined);
+    assert.equal(session({ secret: 's', resave: false, saveUninitialized: false, store: new ConnectMemoryStore() }).manager, undefined);
   });
 }
 

@@ -5,10 +5,10 @@ import { nameTag } from '../../codec/record';
 import { recordObject } from '../../core/record-keys';
 import { optionsError } from '../../errors';
 import type { DecodedRecord, MaybePromise, SessionStore } from '../../stores/types';
-import { sessionJson } from './json';
+import { storedForm } from './json';
 import { cookieExpiry, Store, type Callback } from './store';
 import { Cookie, type CookieOptions } from './cookie';
-import { deliver, encodeSession, snapshot, type Loaded } from './per-key';
+import { deliver, encodeSession, landed, snapshot, type Loaded } from './per-key';
 import { kCreated, kLoaded, kTrack } from './symbols';
 import { spentWrite, withinBudget, type Budgeted } from '../../core/budget';
 import type { ExpressUsers } from './users';
@@ -53,6 +53,13 @@ export interface ExpressStoreOptions {
    * @default 'connect.sid'
    */
   name?: string;
+  /**
+   * @internal Set by `session.MemoryStore`, whose core store no one else
+   * writes: a record stored without a cookie comes back as it was stored
+   * (express-session's MemoryStore does, and its suite pins the 500 that
+   * follows), and the middleware keeps express-session's error order.
+   */
+  own?: boolean;
 }
 
 /**
@@ -98,11 +105,22 @@ export class HotsessionExpressStore extends Store {
   readonly store: SessionStore;
   /** Users' sessions of the hotsession/express middleware using this store (it sets them), else null. */
   accounts: ExpressUsers | null = null;
+  /**
+   * @internal Whether the middleware answers this store's failures itself
+   * (503 before anything was sent, the cookie decided before the store
+   * call) rather than with express-session's order. False for
+   * `session.MemoryStore`, which keeps express-session's behaviour exactly.
+   */
+  readonly answersErrors: boolean = true;
+  /** @internal The name tag new records carry. */
+  tag: number;
   readonly #msgpack: boolean;
   readonly #ttl: number;
-  readonly #cookie: CookieOptions;
-  readonly #tag: number;
-  readonly #name: string;
+  /** null: the records are the view's own, and one stored without a cookie comes back without (see `own`). */
+  readonly #cookie: CookieOptions | null;
+  #name: string;
+  /** `own` and not yet given the name of the middleware using it (see `adopt`). */
+  #unnamed: boolean;
 
   constructor(store: SessionStore, options: ExpressStoreOptions = {}) {
     super();
@@ -114,9 +132,24 @@ export class HotsessionExpressStore extends Store {
     this.store = store;
     this.#msgpack = serializer === 'msgpack';
     this.#ttl = ttl;
-    this.#cookie = options.cookie ?? {};
+    const own = options.own === true;
+    this.#cookie = own ? null : (options.cookie ?? {});
     this.#name = options.name ?? 'connect.sid';
-    this.#tag = nameTag(this.#name);
+    this.tag = nameTag(this.#name);
+    if (own) this.answersErrors = false;
+    this.#unnamed = own && options.name === undefined;
+  }
+
+  /**
+   * @internal A `session.MemoryStore` is made before the middleware that
+   * uses it: the first middleware's cookie name becomes its records' name,
+   * which the users' index and account API match records by.
+   */
+  adopt(name: string): void {
+    if (!this.#unnamed) return;
+    this.#unnamed = false;
+    this.#name = name;
+    this.tag = nameTag(name);
   }
 
   override get(sid: string, callback: Callback<Record<string, any> | null>): void {
@@ -137,16 +170,16 @@ export class HotsessionExpressStore extends Store {
         if (spent !== null) return spent;
       }
       // The session as the store keeps it: JSON's view of it (express-session's), or msgpack's.
-      const data = this.#msgpack ? plain(session) : (JSON.parse(sessionJson(session)) as Record<string, unknown>);
+      const data = this.#msgpack ? plain(session) : storedForm(session);
       const s = session as { [kCreated]?: number; [kLoaded]?: Loaded };
       const created = s[kCreated] ? s[kCreated] : now;
       const loaded = s[kLoaded]?.id === sid ? s[kLoaded] : undefined;
       // A loaded record keeps its own tag: the patch must match the record it lands on.
-      const tag = loaded?.tag ?? this.#tag;
+      const tag = loaded?.tag ?? this.tag;
       const enc = encodeSession(data, loaded, created, tag);
-      const landed = (): void => {
+      const done = (): void => {
         // The next save of this session in the same request sends only what changed since this one.
-        s[kLoaded] = { id: sid, tag, values: enc.values };
+        s[kLoaded] = landed(loaded, sid, tag, enc);
       };
       // Hard expiry 0: `touch` extends the store's TTL without rewriting the
       // record, so the TTL is the only expiry that stays true.
@@ -156,10 +189,10 @@ export class HotsessionExpressStore extends Store {
           ? this.store.touch(sid, ttl)
           : deliver(this.store, sid, enc.bytes, ttl, () => encodeSession(data, undefined, created, tag).bytes!);
       if (isPromise(op)) {
-        const write = (op as Promise<unknown>).then(landed);
+        const write = (op as Promise<unknown>).then(done);
         return budget === null ? write : withinBudget(this.#name, budget, write, this.store.timeout);
       }
-      landed();
+      done();
       return undefined;
     }, callback);
   }
@@ -227,7 +260,7 @@ export function isHotsessionStore(x: unknown): x is SessionStore {
  * wrote under the same key (connect-redis's JSON text, or a record its store
  * decoded): those are read too, so switching stacks logs nobody out.
  */
-function readRecord(sid: string, rec: Uint8Array | DecodedRecord | null, defaults: CookieOptions): Record<string, any> | null {
+function readRecord(sid: string, rec: Uint8Array | DecodedRecord | null, defaults: CookieOptions | null): Record<string, any> | null {
   if (rec === null) return null;
   const now = Date.now();
   let sess: Record<string, any> | null;
@@ -262,13 +295,13 @@ function readRecord(sid: string, rec: Uint8Array | DecodedRecord | null, default
     expiresAt = rec.expiresAt;
   }
   if (sess === null || (expiresAt !== 0 && expiresAt <= now)) return null;
-  if (sess.cookie === undefined) {
+  if (sess.cookie === undefined && defaults !== null) {
     const cookie = new Cookie(defaults).data;
     if (expiresAt !== 0) cookie.expires = new Date(expiresAt);
     // 'auto' is decided per request when a session is created; a rebuilt cookie has no such moment.
     if (cookie.sameSite === 'auto') cookie.sameSite = undefined;
     sess.cookie = cookie;
-  } else if (!isObject(sess.cookie)) {
+  } else if (sess.cookie !== undefined && !isObject(sess.cookie)) {
     return null;
   }
   (sess as { [kCreated]?: number })[kCreated] = created;

@@ -44,9 +44,9 @@ export interface SessionOptions {
   unset?: 'destroy' | 'keep';
   /** Body encoding when `store` is a hotsession store (see `ExpressStoreOptions`). @default 'json' */
   serializer?: 'json' | 'msgpack';
-  /** Store lifetime (ms) of browser-session cookies when `store` is a hotsession store. @default 86_400_000 */
+  /** Store lifetime (ms) of browser-session cookies when `store` is a hotsession store or the default `MemoryStore`. @default 86_400_000 */
   ttl?: number;
-  /** Users' sessions (`login(req, userId)`, `middleware.manager`) when `store` is a hotsession store with a per-user index. */
+  /** Users' sessions (`login(req, userId)`, `middleware.manager`) when `store` is a hotsession store with a per-user index, or the default `MemoryStore`. */
   users?: UsersOptions;
 }
 
@@ -96,7 +96,7 @@ export class Config {
     if (typeof genid !== 'function') throw new TypeError('genid option must be a function');
     this.genid = genid;
     this.name = opts.name || opts.key || 'connect.sid';
-    const store = opts.store || new MemoryStore();
+    const store = opts.store || new MemoryStore(opts.ttl === undefined ? {} : { ttl: opts.ttl });
     if ((store as { kind?: unknown }).kind === 'cookie') {
       throw optionsError('hotsession cookie stores keep the session in the cookie, which express-session apps do not expect: use hotsession/http or hotsession/uws with them');
     }
@@ -116,7 +116,8 @@ export class Config {
     if (!secret) deprecate('HOTSESSION_DEP_SECRET', "session(): no secret option; cookie-parser's req.secret is used instead");
     this.signer = secret ? codec.createSigner(Array.isArray(secret) ? secret : [secret]) : null;
     this.storeTouches = typeof this.store.touch === 'function';
-    this.answersStoreErrors = this.store instanceof HotsessionExpressStore;
+    if (this.store instanceof HotsessionExpressStore) this.store.adopt(this.name);
+    this.answersStoreErrors = this.store instanceof HotsessionExpressStore && this.store.answersErrors;
     this.users = this.store instanceof HotsessionExpressStore ? new ExpressUsers(this.store, this.name, opts.users) : null;
     this.budget = this.store instanceof HotsessionExpressStore ? this.store.store.timeout : undefined;
     // login(req) and Session#destroy find the users' side through req.sessionStore.

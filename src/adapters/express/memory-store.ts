@@ -1,18 +1,20 @@
 import { optionsError } from '../../errors';
-import { SegmentedLru } from '../../stores/memory/slru';
-import { fingerprint } from './json';
-import { kJson } from './symbols';
-import { cookieExpiry, Store, type Callback } from './store';
+import { MemoryStore as CoreMemoryStore } from '../../stores/memory';
+import { HotsessionExpressStore } from './bridge';
+import { storedForm } from './json';
+import { keyPatch } from './per-key';
+import type { Callback } from './store';
 
 /** Options of the express-compatible {@link MemoryStore}. */
 export interface ExpressMemoryStoreOptions {
   /**
-   * Most sessions kept. Past it one is dropped: the least recently used of
-   * the sessions that were never loaded again (one-shot visitors) first,
-   * then the least recently used returning session (the core MemoryStore's
-   * segmented LRU, src/stores/memory/slru.ts), so cookieless writers cannot
-   * push out users who came back.
-   * @default Infinity (express-session's MemoryStore is unbounded too)
+   * Most sessions kept, as in the core MemoryStore. Past it one is dropped:
+   * the least recently used of the sessions that were never loaded again
+   * (one-shot visitors) first, then the least recently used returning
+   * session (src/stores/memory/slru.ts), so cookieless writers cannot push
+   * out users who came back. `Infinity` keeps express-session's unbounded
+   * store.
+   * @default 100_000 (express-session's MemoryStore has no bound)
    */
   max?: number;
   /**
@@ -21,141 +23,76 @@ export interface ExpressMemoryStoreOptions {
    * @default 60_000
    */
   sweepInterval?: number;
-}
-
-interface Entry {
-  /** The session's JSON without `cookie` (see `fingerprint`). */
-  data: string;
-  /** The cookie's JSON, kept apart so a touch rewrites only this. */
-  cookie: string;
-  /** Cookie expiry in ms; Infinity for a browser-session cookie. */
-  expiresAt: number;
-  /** The entry's slot in the eviction policy; -1 when the store is unbounded. */
-  slot: number;
+  /**
+   * Store lifetime (ms) of a session whose cookie has no expiry (a
+   * browser-session cookie), renewed by every request of that session.
+   * @default 86_400_000 (one day; express-session keeps such sessions until the process ends)
+   */
+  ttl?: number;
 }
 
 /**
- * `session.MemoryStore`: express-session's default store, for one process.
- * Sessions are kept as JSON strings (a handler cannot alter the stored copy,
- * and a Date comes back as a string, as with every JSON store), the cookie
- * apart from the data so that a touch does not re-serialize the session.
+ * `session.MemoryStore`: express-session's default store, for one process,
+ * as a view over the core {@link CoreMemoryStore}: the same per-key
+ * records, patches and eviction as every other hotsession adapter, so two
+ * overlapping requests that change different keys both keep their change.
+ * Values are kept as JSON would keep them (a Date comes back as a string, as
+ * with every express-session store), and the express-session callback API
+ * (`all`, `length`, `clear`) stays.
  *
  * Unlike express-session's, it answers its callbacks synchronously (no
  * `setImmediate` per call), frees expired sessions on an unref'd timer and
- * can be bounded with `max`.
+ * is bounded by `max`.
  */
-export class MemoryStore extends Store {
-  #sessions = new Map<string, Entry>();
-  /** null when unbounded: nothing is ever evicted, so no policy is paid for. */
-  readonly #lru: SegmentedLru | null;
-  /** Per slot: the session id it holds, so the policy's victim can be dropped from the map. */
-  #ids: string[] = [];
-  #timer: NodeJS.Timeout | null;
+export class MemoryStore extends HotsessionExpressStore {
+  declare readonly store: CoreMemoryStore;
 
   constructor(options: ExpressMemoryStoreOptions = {}) {
-    super();
-    const max = options.max ?? Infinity;
-    const every = options.sweepInterval ?? 60_000;
+    const max = options.max ?? 100_000;
     if (!(max === Infinity || (Number.isInteger(max) && max > 0))) throw optionsError('MemoryStore max must be a positive integer');
-    if (!Number.isFinite(every) || every <= 0) throw optionsError('MemoryStore sweepInterval must be a positive number of ms');
-    this.#lru = max === Infinity ? null : new SegmentedLru(max);
-    this.#timer = setInterval(() => this.#sweep(), every);
-    this.#timer.unref();
+    // The core store grows its tables with its size, so a bound no process reaches is no bound.
+    const bound = max === Infinity ? Number.MAX_SAFE_INTEGER : max;
+    const core = new CoreMemoryStore({ max: bound, ...(options.sweepInterval === undefined ? {} : { sweepInterval: options.sweepInterval }) });
+    super(core, { own: true, ...(options.ttl === undefined ? {} : { ttl: options.ttl }) });
   }
 
-  #drop(sid: string, entry: Entry): void {
-    this.#sessions.delete(sid);
-    if (entry.slot !== -1) {
-      this.#lru!.remove(entry.slot);
-      this.#ids[entry.slot] = '';
-    }
-  }
-
-  /** `hit`: a load by a request, which promotes the session (all() reads without counting as use). */
-  #read(sid: string, hit: boolean): Record<string, any> | undefined {
-    const entry = this.#sessions.get(sid);
-    if (entry === undefined) return undefined;
-    if (entry.expiresAt <= Date.now()) {
-      this.#drop(sid, entry);
-      return undefined;
-    }
-    if (hit && entry.slot !== -1) this.#lru!.hit(entry.slot);
-    return JSON.parse(entry.data.length === 2 ? '{"cookie":' + entry.cookie + '}' : '{"cookie":' + entry.cookie + ',' + entry.data.slice(1)) as Record<string, any>;
-  }
-
-  #sweep(): void {
-    const now = Date.now();
-    for (const [sid, entry] of this.#sessions) if (entry.expiresAt <= now) this.#drop(sid, entry);
-  }
-
+  /** Calls back with the stored session, or with no value when there is none (as express-session's MemoryStore). */
   override get(sid: string, callback: Callback<Record<string, any> | undefined>): void {
-    let sess: Record<string, any> | undefined;
-    try {
-      sess = this.#read(sid, true);
-    } catch (err) {
-      return callback(err);
-    }
-    callback(null, sess);
+    super.get(sid, (err, sess) => (err ? callback(err) : callback(null, sess ?? undefined)));
   }
 
-  override set(sid: string, session: Record<string, any>, callback?: Callback): void {
-    let data: string;
-    let cookie: string;
+  /**
+   * Moves the stored cookie's expiry (as express-session's MemoryStore
+   * does): a patch of the `cookie` key alone, so the data stays as stored
+   * and a write racing this touch keeps its keys.
+   */
+  override touch(sid: string, session: Record<string, any>, callback?: Callback): void {
     try {
-      data = (session as { [kJson]?: string })[kJson] ?? fingerprint(session);
-      cookie = JSON.stringify(session.cookie ?? null);
+      const ttl = this.lifetime(session, Date.now());
+      if (ttl > 0) {
+        const { cookie } = storedForm({ cookie: session.cookie });
+        // 'gone' (destroyed, expired, evicted) stays gone: a touch never brings a session back.
+        if (cookie !== undefined) this.store.patch(sid, keyPatch('cookie', cookie, this.tag), ttl);
+      }
     } catch (err) {
       if (callback) callback(err);
       return;
     }
-    const expiresAt = cookieExpiry(session) ?? Infinity;
-    const map = this.#sessions;
-    const lru = this.#lru;
-    const entry = map.get(sid);
-    if (entry !== undefined) {
-      entry.data = data;
-      entry.cookie = cookie;
-      entry.expiresAt = expiresAt;
-      if (entry.slot !== -1) lru!.touch(entry.slot);
-    } else if (lru === null) {
-      map.set(sid, { data, cookie, expiresAt, slot: -1 });
-    } else {
-      if (lru.size >= lru.max) {
-        const victim = lru.victim();
-        const id = this.#ids[victim]!;
-        this.#drop(id, map.get(id)!);
-      }
-      const slot = lru.insert();
-      this.#ids[slot] = sid;
-      map.set(sid, { data, cookie, expiresAt, slot });
-    }
-    if (callback) callback();
-  }
-
-  override touch(sid: string, session: Record<string, any>, callback?: Callback): void {
-    const entry = this.#sessions.get(sid);
-    if (entry !== undefined && entry.expiresAt > Date.now()) {
-      // Only the cookie (its expiry) changes; the stored data stays as it was.
-      entry.cookie = JSON.stringify(session.cookie ?? null);
-      entry.expiresAt = cookieExpiry(session) ?? Infinity;
-    }
-    if (callback) callback();
-  }
-
-  override destroy(sid: string, callback?: Callback): void {
-    const entry = this.#sessions.get(sid);
-    if (entry !== undefined) this.#drop(sid, entry);
     if (callback) callback();
   }
 
   /** Every live session, keyed by id. */
   override all(callback: Callback<Record<string, Record<string, any>>>): void {
     const out: Record<string, Record<string, any>> = Object.create(null);
-    for (const sid of [...this.#sessions.keys()]) {
-      const sess = this.#read(sid, false);
-      if (sess !== undefined) out[sid] = sess;
+    let failed: unknown = null;
+    for (const sid of [...this.store.ids()]) {
+      this.get(sid, (err, sess) => {
+        if (err) failed = err;
+        else if (sess) out[sid] = sess;
+      });
     }
-    if (callback) callback(null, out);
+    if (failed !== null) callback(failed);
+    else callback(null, out);
   }
 
   /** Number of live sessions. */
@@ -165,17 +102,7 @@ export class MemoryStore extends Store {
 
   /** Drops every session. */
   override clear(callback?: Callback): void {
-    this.#sessions.clear();
-    this.#lru?.clear();
-    this.#ids = [];
+    this.store.clear();
     if (callback) callback();
-  }
-
-  /** Stops the sweep timer (the store stays usable). */
-  close(): void {
-    if (this.#timer !== null) {
-      clearInterval(this.#timer);
-      this.#timer = null;
-    }
   }
 }

@@ -1,7 +1,7 @@
 import { KIND_PATCH, KIND_RECORD } from '../../codec/layout';
 import { encodeValue } from '../../codec/msgpack';
 import { keyAt, type RecordView } from '../../codec/record';
-import { checkKey, valueBytes } from '../../core/record-keys';
+import { checkKey, findEntry, valueBytes } from '../../core/record-keys';
 import { giveWriter, MAX_HOPS, takeWriter } from '../../core/writes';
 import type { MaybePromise, PatchOutcome, SessionStore } from '../../stores/types';
 
@@ -15,53 +15,131 @@ import type { MaybePromise, PatchOutcome, SessionStore } from '../../stores/type
  * other adapters.
  */
 
-/** What a session was loaded as: its id and the encoded value of each key. */
+/**
+ * What a session was loaded as: the scanned record itself (read in place,
+ * as the core's Loaded does: a store never writes into a buffer it handed
+ * out) and, once a save of this request landed, the keys it changed
+ * (null: deleted), which win over the record.
+ */
 export interface Loaded {
   readonly id: string;
   readonly tag: number;
-  values: Map<string, Buffer>;
+  readonly rec: Uint8Array | null;
+  readonly view: RecordView | null;
+  readonly over: ReadonlyMap<string, Buffer | null> | null;
 }
 
-/** The snapshot of a scanned RECORD `b` (values copied: the record buffer may be reused). */
+/** A scanned RECORD `b` as loaded under `id`. */
 export function snapshot(id: string, b: Uint8Array, v: RecordView): Loaded {
-  const values = new Map<string, Buffer>();
-  for (let i = 0; i < v.count; i++) values.set(keyAt(b, v, i), Buffer.from(valueBytes(b, v, i)));
-  return { id, tag: v.nameTag, values };
+  return { id, tag: v.nameTag, rec: b, view: v, over: null };
+}
+
+/** Encoded value of `key` in `l`, null when `l` has none. */
+function loadedValue(l: Loaded, key: string): Uint8Array | null {
+  if (l.over !== null) {
+    const v = l.over.get(key);
+    if (v !== undefined) return v;
+  }
+  if (l.rec === null) return null;
+  const i = findEntry(l.rec, l.view!, key);
+  return i < 0 ? null : valueBytes(l.rec, l.view!, i);
+}
+
+/** Every key `l` holds. */
+function loadedKeys(l: Loaded): Set<string> {
+  const keys = new Set<string>();
+  if (l.rec !== null) for (let i = 0; i < l.view!.count; i++) keys.add(keyAt(l.rec, l.view!, i));
+  if (l.over !== null) for (const [k, v] of l.over) v === null ? keys.delete(k) : keys.add(k);
+  return keys;
+}
+
+/** Number of keys `l` holds, without decoding any when nothing was saved over the record. */
+function loadedCount(l: Loaded): number {
+  let n = l.view === null ? 0 : l.view.count;
+  if (l.over !== null) {
+    for (const [k, v] of l.over) {
+      const inRec = l.rec !== null && findEntry(l.rec, l.view!, k) >= 0;
+      if (v === null && inRec) n--;
+      else if (v !== null && !inRec) n++;
+    }
+  }
+  return n;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  const n = a.length;
+  if (n !== b.length) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** One save's bytes: a whole RECORD (`patch` false), or a patch of the changed keys (null when nothing changed). */
 export interface Encoded {
   readonly patch: boolean;
   readonly bytes: Buffer | null;
-  /** The encoded value of every key, the snapshot once the save landed. */
-  readonly values: Map<string, Buffer>;
+  /** The keys written (copies of their values; null: deleted), for {@link landed}. */
+  readonly changes: Map<string, Buffer | null>;
 }
 
 /**
  * Encodes `data` (the session as the store keeps it: plain values, the
- * cookie included) against `loaded`. A key no store could keep throws the
- * core's coded error (HOTSESSION_ERR_ENCODE, naming it).
+ * cookie included) against `loaded`: each value is encoded and compared
+ * with the loaded bytes; only the differing keys, and the loaded keys
+ * `data` no longer has, go in the patch. A key no store could keep throws
+ * the core's coded error (HOTSESSION_ERR_ENCODE, naming it).
  */
 export function encodeSession(data: Record<string, unknown>, loaded: Loaded | undefined, createdAt: number, tag: number): Encoded {
   const w = takeWriter();
-  const values = new Map<string, Buffer>();
+  const changes = new Map<string, Buffer | null>();
   try {
     w.begin(loaded ? KIND_PATCH : KIND_RECORD, 0, 0, createdAt, tag);
+    let matched = 0;
     for (const key of Object.keys(data)) {
-      checkKey(key);
+      const before = loaded === undefined ? null : loadedValue(loaded, key);
+      // A key the record already holds passed this check when it was first written.
+      if (before === null) checkKey(key);
       const bytes = encodeValue(key, data[key]);
-      const before = loaded?.values.get(key);
+      if (before !== null) {
+        matched++;
+        if (sameBytes(before, bytes)) continue;
+      }
+      w.set(key, bytes);
       // encodeValue's bytes may share the encoder's buffer: copy before the next encode.
-      const copy = Buffer.from(bytes);
-      values.set(key, copy);
-      if (before === undefined || !before.equals(copy)) w.set(key, copy);
+      changes.set(key, Buffer.from(bytes));
     }
-    if (loaded) for (const key of loaded.values.keys()) if (!values.has(key)) w.delete(key);
+    // Every loaded key was matched (the usual case): nothing was deleted, and no key is decoded to find out.
+    if (loaded !== undefined && matched < loadedCount(loaded)) {
+      for (const key of loadedKeys(loaded)) {
+        if (!Object.hasOwn(data, key)) {
+          w.delete(key);
+          changes.set(key, null);
+        }
+      }
+    }
     const bytes = loaded && w.count === 0 ? null : w.finish();
-    return { patch: loaded !== undefined, bytes, values };
+    return { patch: loaded !== undefined, bytes, changes };
   } finally {
     giveWriter(w);
   }
+}
+
+/** A patch that sets `key` alone to `value` (a value JSON's view of a session holds). */
+export function keyPatch(key: string, value: unknown, tag: number): Buffer {
+  const w = takeWriter();
+  try {
+    return w.begin(KIND_PATCH, 0, 0, 0, tag).set(key, encodeValue(key, value)).finish();
+  } finally {
+    giveWriter(w);
+  }
+}
+
+/** What the session is, once the save `enc` of `data` landed: the next save of the request diffs against it. */
+export function landed(loaded: Loaded | undefined, id: string, tag: number, enc: Encoded): Loaded {
+  if (loaded === undefined || !enc.patch) return { id, tag, rec: null, view: null, over: enc.changes };
+  if (enc.changes.size === 0) return loaded;
+  const over = new Map(loaded.over ?? []);
+  for (const [k, v] of enc.changes) over.set(k, v);
+  return { id, tag, rec: loaded.rec, view: loaded.view, over };
 }
 
 function isPromise<T>(v: MaybePromise<T>): v is Promise<T> {

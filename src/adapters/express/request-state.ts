@@ -6,7 +6,7 @@ import { fingerprint } from './json';
 import type { Config, Next } from './config';
 import { Finisher, type Chunk, type EndFn } from './finisher';
 import { createSession, type Session, type SessionRequest, type Tracker } from './session';
-import { kJson, kTrack } from './symbols';
+import { kTrack } from './symbols';
 
 /** Fingerprint of a session that only holds its cookie. */
 const EMPTY = '{}';
@@ -63,9 +63,9 @@ export class RequestState implements Tracker {
     return fingerprint(sess);
   }
 
-  /** Tracker: a watched session was saved explicitly. */
+  /** Tracker: a watched session was saved (explicitly, or by `end`, where the memo holds its fingerprint). */
   saved(sess: Session): void {
-    this.savedHash = sess[kJson] ?? this.hash(sess);
+    this.savedHash = this.hash(sess);
   }
 
   generate(): void {
@@ -233,12 +233,7 @@ export class RequestState implements Tracker {
       }
       if (this.shouldSave(sid, sess)) {
         const f = new Finisher(end, res, chunk, encoding, callback);
-        sess[kJson] = this.memoHash;
-        try {
-          sess.save((err?: unknown) => this.#settled(res, f, err));
-        } finally {
-          sess[kJson] = undefined;
-        }
+        sess.save((err?: unknown) => this.#settled(res, f, err));
         return f.start();
       }
       if (cfg.storeTouches && this.shouldTouch(sid, sess)) {

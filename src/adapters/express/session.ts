@@ -1,6 +1,6 @@
 import { Cookie } from './cookie';
 import type { Loaded } from './per-key';
-import { kCreated, kId, kJson, kLoaded, kReq, kTrack } from './symbols';
+import { kCreated, kId, kLoaded, kReq, kTrack } from './symbols';
 import type { ExpressUsers } from './users';
 
 /**
@@ -78,7 +78,6 @@ export class Session implements RequestSession {
   declare [kReq]: SessionRequest;
   declare [kId]: string;
   declare [kTrack]: Tracker | undefined;
-  declare [kJson]: string | undefined;
   declare [kCreated]: number;
   declare [kLoaded]: Loaded | undefined;
 
@@ -87,7 +86,6 @@ export class Session implements RequestSession {
     this[kReq] = req;
     this[kId] = req.sessionID as string;
     this[kTrack] = undefined;
-    this[kJson] = undefined;
     this[kCreated] = 0;
     this[kLoaded] = undefined;
     if (typeof data === 'object' && data !== null) {
