@@ -166,6 +166,18 @@ export class MemoryStore implements SessionStore {
     return this.#arena.view(slot);
   }
 
+  /**
+   * The live record under `id`, like `get`, but as an onlooker: the
+   * session is not promoted in the eviction order and no counter moves
+   * (admin views and express-session's `all()` must not make every session
+   * look recently used).
+   */
+  peek(id: string): Uint8Array | null {
+    const slot = this.#index.get(id);
+    if (slot === undefined || this.#expires[slot]! <= Date.now()) return null;
+    return this.#arena.view(slot);
+  }
+
   set(id: string, record: Uint8Array, ttlMs: number): void {
     this.#checkSize(record.byteLength);
     const now = Date.now();

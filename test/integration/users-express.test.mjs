@@ -150,6 +150,21 @@ for (const [v, express] of Object.entries(expresses)) {
   });
 }
 
+test('one session.MemoryStore behind two cookie names: each middleware lists and revokes its own users', async () => {
+  const store = new ExpressMemoryStore();
+  const one = app(expresses[5], store, { name: 'a.sid' });
+  const two = app(expresses[5], store, { name: 'b.sid' });
+  const getOne = await serve(one.a);
+  const getTwo = await serve(two.a);
+  assert.equal((await getOne(`/login?user=u1-${run}`)).status, 200);
+  assert.equal((await getTwo(`/login?user=u2-${run}`)).status, 200);
+  assert.equal((await one.accounts.sessionsOf(`u1-${run}`)).length, 1);
+  assert.equal((await two.accounts.sessionsOf(`u2-${run}`)).length, 1);
+  assert.equal(await two.accounts.revokeUser(`u2-${run}`), 1);
+  assert.equal((await one.accounts.sessionsOf(`u1-${run}`)).length, 1);
+  await store.close();
+});
+
 test('login(req) refuses bad user ids and oversized meta, and leaves the session anonymous', async () => {
   const store = new MemoryStore();
   const a = expresses[5]();

@@ -4,9 +4,11 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { promisify } from 'node:util';
+import { createRequire } from 'node:module';
 import { Store, MemoryStore, Session, Cookie, toExpressStore, isHotsessionStore } from 'hotsession/express';
 import { MemoryStore as HotMemoryStore } from 'hotsession';
 
+const require = createRequire(import.meta.url);
 const call = (store, method, ...args) => promisify(store[method]).call(store, ...args);
 
 /** A stored-session object like express-session hands to stores. */
@@ -90,6 +92,64 @@ describe('session.MemoryStore', () => {
     assert.equal(await call(store, 'get', 'a'), undefined, 'oldest dropped');
     assert.ok(await call(store, 'get', 'c'));
     assert.throws(() => new MemoryStore({ max: 0 }), { code: 'HOTSESSION_ERR_OPTIONS' });
+    store.close();
+  });
+
+  test('it is the core MemoryStore underneath: per-key records, patches keep what other saves wrote', async () => {
+    const store = new MemoryStore();
+    assert.ok(store.store instanceof HotMemoryStore);
+    await call(store, 'set', 'a', stored({ x: 1, y: 1 }));
+    const one = await call(store, 'get', 'a');
+    const two = await call(store, 'get', 'a');
+    one.x = 2;
+    two.y = 2;
+    await call(store, 'set', 'a', one);
+    await call(store, 'set', 'a', two);
+    const after = await call(store, 'get', 'a');
+    assert.deepEqual([after.x, after.y], [2, 2], 'each save sent only its own key');
+    store.close();
+  });
+
+  test('touch keeps the record header (creation time, name) and ends a session whose cookie expired', async () => {
+    const store = new MemoryStore();
+    await call(store, 'set', 'a', stored({ n: 1 }));
+    const { codec } = require('../../dist/codec/index.js');
+    const before = codec.scan(store.store.peek('a'));
+    await new Promise((r) => setTimeout(r, 5));
+    await call(store, 'touch', 'a', stored({ n: 1 }, 120_000));
+    const after = codec.scan(store.store.peek('a'));
+    assert.equal(after.createdAt, before.createdAt);
+    assert.equal(after.nameTag, before.nameTag);
+    assert.equal((await call(store, 'get', 'a')).n, 1);
+    await call(store, 'touch', 'a', stored({ n: 1 }, -1000));
+    assert.equal(await call(store, 'get', 'a'), undefined, 'an expired cookie ends the session');
+    // A touch never creates a session.
+    await call(store, 'touch', 'nobody', stored({}, 60_000));
+    assert.equal(await call(store, 'get', 'nobody'), undefined);
+    store.close();
+  });
+
+  test('all() and length() read as onlookers: eviction order and hit counters stay as they were', async () => {
+    const store = new MemoryStore({ max: 4 });
+    for (const id of ['r1', 'v1', 'v2', 'v3']) await call(store, 'set', id, stored({}));
+    await call(store, 'get', 'r1');
+    const stats = store.store.stats();
+    assert.equal(await call(store, 'length'), 4);
+    assert.equal(Object.keys(await call(store, 'all')).length, 4);
+    const now = store.store.stats();
+    assert.deepEqual([now.hits, now.probation, now.protected], [stats.hits, stats.probation, stats.protected]);
+    // The returning session outlives four one-shot visitors.
+    for (const id of ['w1', 'w2', 'w3', 'w4']) await call(store, 'set', id, stored({}));
+    assert.ok(await call(store, 'get', 'r1'));
+    store.close();
+  });
+
+  test('an own __proto__ key is refused with a coded error, as every store refuses it', async () => {
+    const store = new MemoryStore();
+    const s = stored({ n: 1 });
+    Object.defineProperty(s, '__proto__', { value: { admin: true }, enumerable: true, writable: true, configurable: true });
+    await assert.rejects(call(store, 'set', 'a', s), { code: 'HOTSESSION_ERR_ENCODE' });
+    assert.equal(await call(store, 'get', 'a'), undefined);
     store.close();
   });
 });

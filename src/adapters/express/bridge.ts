@@ -140,6 +140,11 @@ export class HotsessionExpressStore extends Store {
     this.#unnamed = own && options.name === undefined;
   }
 
+  /** @internal The session (cookie) name the records are bound to: what the users' index and account API match them by. */
+  get recordName(): string {
+    return this.#name;
+  }
+
   /**
    * @internal A `session.MemoryStore` is made before the middleware that
    * uses it: the first middleware's cookie name becomes its records' name,
@@ -260,7 +265,7 @@ export function isHotsessionStore(x: unknown): x is SessionStore {
  * wrote under the same key (connect-redis's JSON text, or a record its store
  * decoded): those are read too, so switching stacks logs nobody out.
  */
-function readRecord(sid: string, rec: Uint8Array | DecodedRecord | null, defaults: CookieOptions | null): Record<string, any> | null {
+export function readRecord(sid: string, rec: Uint8Array | DecodedRecord | null, defaults: CookieOptions | null): Record<string, any> | null {
   if (rec === null) return null;
   const now = Date.now();
   let sess: Record<string, any> | null;

@@ -118,7 +118,8 @@ export class Config {
     this.storeTouches = typeof this.store.touch === 'function';
     if (this.store instanceof HotsessionExpressStore) this.store.adopt(this.name);
     this.answersStoreErrors = this.store instanceof HotsessionExpressStore && this.store.answersErrors;
-    this.users = this.store instanceof HotsessionExpressStore ? new ExpressUsers(this.store, this.name, opts.users) : null;
+    // Under the records' name, not necessarily this middleware's (one MemoryStore shared by two cookie names keeps the first).
+    this.users = this.store instanceof HotsessionExpressStore ? new ExpressUsers(this.store, this.store.recordName, opts.users) : null;
     this.budget = this.store instanceof HotsessionExpressStore ? this.store.store.timeout : undefined;
     // login(req) and Session#destroy find the users' side through req.sessionStore.
     if (this.store instanceof HotsessionExpressStore) this.store.accounts = this.users;

@@ -46,7 +46,10 @@ export function storedForm(sess: Record<string, any>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(sess)) {
     const v = jsonValue(sess[key]);
-    if (v !== OMIT) out[key] = v;
+    if (v === OMIT) continue;
+    // An own `__proto__` stays an own key, as in JSON's output (the encoder then refuses it, naming it).
+    if (key === '__proto__') Object.defineProperty(out, key, { value: v, enumerable: true, writable: true, configurable: true });
+    else out[key] = v;
   }
   return out;
 }

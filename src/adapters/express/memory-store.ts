@@ -1,6 +1,8 @@
 import { optionsError } from '../../errors';
 import { MemoryStore as CoreMemoryStore } from '../../stores/memory';
-import { HotsessionExpressStore } from './bridge';
+import { codec } from '../../codec';
+import { KIND_FORWARD, KIND_RECORD } from '../../codec/layout';
+import { HotsessionExpressStore, readRecord } from './bridge';
 import { storedForm } from './json';
 import { keyPatch } from './per-key';
 import type { Callback } from './store';
@@ -64,16 +66,12 @@ export class MemoryStore extends HotsessionExpressStore {
   /**
    * Moves the stored cookie's expiry (as express-session's MemoryStore
    * does): a patch of the `cookie` key alone, so the data stays as stored
-   * and a write racing this touch keeps its keys.
+   * and a write racing this touch keeps its keys. A cookie that has expired
+   * ends the session, as a save of it would.
    */
   override touch(sid: string, session: Record<string, any>, callback?: Callback): void {
     try {
-      const ttl = this.lifetime(session, Date.now());
-      if (ttl > 0) {
-        const { cookie } = storedForm({ cookie: session.cookie });
-        // 'gone' (destroyed, expired, evicted) stays gone: a touch never brings a session back.
-        if (cookie !== undefined) this.store.patch(sid, keyPatch('cookie', cookie, this.tag), ttl);
-      }
+      this.#touch(sid, session);
     } catch (err) {
       if (callback) callback(err);
       return;
@@ -81,18 +79,35 @@ export class MemoryStore extends HotsessionExpressStore {
     if (callback) callback();
   }
 
-  /** Every live session, keyed by id. */
+  #touch(sid: string, session: Record<string, any>): void {
+    const ttl = this.lifetime(session, Date.now());
+    if (ttl <= 0) return this.store.destroy(sid);
+    // Absent, expired, evicted or destroyed: a touch never brings a session back.
+    const rec = this.store.peek(sid);
+    if (rec === null) return;
+    const view = codec.scan(rec);
+    // A regenerated id's FORWARD marker keeps its own short life.
+    if (view !== null && view.kind === KIND_FORWARD) return;
+    // Not a per-key record (written to `.store` in an older format): its lifetime moves, its bytes stay.
+    if (view === null || view.kind !== KIND_RECORD) return this.store.touch(sid, ttl);
+    const { cookie } = storedForm({ cookie: session.cookie });
+    if (cookie === undefined) return this.store.touch(sid, ttl);
+    // The patch's header becomes the record's: it carries the record's own creation time and name.
+    this.store.patch(sid, keyPatch('cookie', cookie, view.createdAt, view.nameTag), ttl);
+  }
+
+  /** Every live session, keyed by id (read as an onlooker: nothing is promoted in the eviction order). */
   override all(callback: Callback<Record<string, Record<string, any>>>): void {
     const out: Record<string, Record<string, any>> = Object.create(null);
-    let failed: unknown = null;
-    for (const sid of [...this.store.ids()]) {
-      this.get(sid, (err, sess) => {
-        if (err) failed = err;
-        else if (sess) out[sid] = sess;
-      });
+    try {
+      for (const sid of [...this.store.ids()]) {
+        const sess = readRecord(sid, this.store.peek(sid), null);
+        if (sess !== null) out[sid] = sess;
+      }
+    } catch (err) {
+      return callback(err);
     }
-    if (failed !== null) callback(failed);
-    else callback(null, out);
+    callback(null, out);
   }
 
   /** Number of live sessions. */

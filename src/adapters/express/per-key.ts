@@ -123,11 +123,11 @@ export function encodeSession(data: Record<string, unknown>, loaded: Loaded | un
   }
 }
 
-/** A patch that sets `key` alone to `value` (a value JSON's view of a session holds). */
-export function keyPatch(key: string, value: unknown, tag: number): Buffer {
+/** A patch that sets `key` alone to `value`, its header `createdAt` and `tag` (what the record it lands on keeps). */
+export function keyPatch(key: string, value: unknown, createdAt: number, tag: number): Buffer {
   const w = takeWriter();
   try {
-    return w.begin(KIND_PATCH, 0, 0, 0, tag).set(key, encodeValue(key, value)).finish();
+    return w.begin(KIND_PATCH, 0, 0, createdAt, tag).set(key, encodeValue(key, value)).finish();
   } finally {
     giveWriter(w);
   }
