@@ -157,11 +157,17 @@ export class HotsessionExpressStore extends Store {
     this.tag = nameTag(name);
   }
 
-  override get(sid: string, callback: Callback<Record<string, any> | null>): void {
+  /** Calls back with the stored session, or with null when there is none (no value for an `own` store, as express-session's MemoryStore). */
+  override get(sid: string, callback: Callback<Record<string, any> | null | undefined>): void {
     settle(() => {
       const rec = this.store.get(sid);
-      return isPromise(rec) ? rec.then((r) => readRecord(sid, r, this.#cookie)) : readRecord(sid, rec, this.#cookie);
+      return isPromise(rec) ? rec.then((r) => this.#read(sid, r)) : this.#read(sid, rec);
     }, callback);
+  }
+
+  #read(sid: string, rec: Uint8Array | DecodedRecord | null): Record<string, any> | null | undefined {
+    const sess = readRecord(sid, rec, this.#cookie);
+    return sess === null && this.#cookie === null ? undefined : sess;
   }
 
   override set(sid: string, session: Record<string, any>, callback: Callback = noop): void {

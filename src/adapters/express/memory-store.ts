@@ -4,7 +4,8 @@ import { codec } from '../../codec';
 import { KIND_FORWARD, KIND_RECORD } from '../../codec/layout';
 import { HotsessionExpressStore, readRecord } from './bridge';
 import { storedForm } from './json';
-import { keyPatch } from './per-key';
+import { keyPatch, type Loaded } from './per-key';
+import { kCreated, kLoaded } from './symbols';
 import type { Callback } from './store';
 
 /** Options of the express-compatible {@link MemoryStore}. */
@@ -58,11 +59,6 @@ export class MemoryStore extends HotsessionExpressStore {
     super(core, { own: true, ...(options.ttl === undefined ? {} : { ttl: options.ttl }) });
   }
 
-  /** Calls back with the stored session, or with no value when there is none (as express-session's MemoryStore). */
-  override get(sid: string, callback: Callback<Record<string, any> | undefined>): void {
-    super.get(sid, (err, sess) => (err ? callback(err) : callback(null, sess ?? undefined)));
-  }
-
   /**
    * Moves the stored cookie's expiry (as express-session's MemoryStore
    * does): a patch of the `cookie` key alone, so the data stays as stored
@@ -82,18 +78,28 @@ export class MemoryStore extends HotsessionExpressStore {
   #touch(sid: string, session: Record<string, any>): void {
     const ttl = this.lifetime(session, Date.now());
     if (ttl <= 0) return this.store.destroy(sid);
-    // Absent, expired, evicted or destroyed: a touch never brings a session back.
-    const rec = this.store.peek(sid);
-    if (rec === null) return;
-    const view = codec.scan(rec);
-    // A regenerated id's FORWARD marker keeps its own short life.
-    if (view !== null && view.kind === KIND_FORWARD) return;
-    // Not a per-key record (written to `.store` in an older format): its lifetime moves, its bytes stay.
-    if (view === null || view.kind !== KIND_RECORD) return this.store.touch(sid, ttl);
+    // The patch's header becomes the record's: it carries the record's own creation time and name,
+    // known from the load when `session` is the request's (the middleware's touch), else read here.
+    const s = session as { [kCreated]?: number; [kLoaded]?: Loaded };
+    const loaded = s[kLoaded];
+    let createdAt = s[kCreated];
+    let tag = loaded?.id === sid ? loaded.tag : undefined;
+    if (createdAt === undefined || tag === undefined) {
+      // Absent, expired, evicted or destroyed: a touch never brings a session back.
+      const rec = this.store.peek(sid);
+      if (rec === null) return;
+      const view = codec.scan(rec);
+      // A regenerated id's FORWARD marker keeps its own short life.
+      if (view !== null && view.kind === KIND_FORWARD) return;
+      // Not a per-key record (written to `.store` in an older format): its lifetime moves, its bytes stay.
+      if (view === null || view.kind !== KIND_RECORD) return this.store.touch(sid, ttl);
+      createdAt = view.createdAt;
+      tag = view.nameTag;
+    }
     const { cookie } = storedForm({ cookie: session.cookie });
     if (cookie === undefined) return this.store.touch(sid, ttl);
-    // The patch's header becomes the record's: it carries the record's own creation time and name.
-    this.store.patch(sid, keyPatch('cookie', cookie, view.createdAt, view.nameTag), ttl);
+    // 'gone' stays gone and a FORWARD marker keeps its life; 'stale' (an older format) only moves the lifetime.
+    if (this.store.patch(sid, keyPatch('cookie', cookie, createdAt, tag), ttl) === 'stale') this.store.touch(sid, ttl);
   }
 
   /** Every live session, keyed by id (read as an onlooker: nothing is promoted in the eviction order). */

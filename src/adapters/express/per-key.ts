@@ -1,6 +1,7 @@
 import { KIND_PATCH, KIND_RECORD } from '../../codec/layout';
 import { encodeValue } from '../../codec/msgpack';
 import { keyAt, type RecordView } from '../../codec/record';
+import { sameBytes } from '../../codec/record-keys';
 import { checkKey, findEntry, valueBytes } from '../../core/record-keys';
 import { giveWriter, MAX_HOPS, takeWriter } from '../../core/writes';
 import type { MaybePromise, PatchOutcome, SessionStore } from '../../stores/types';
@@ -66,13 +67,6 @@ function loadedCount(l: Loaded): number {
   return n;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  const n = a.length;
-  if (n !== b.length) return false;
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
 /** One save's bytes: a whole RECORD (`patch` false), or a patch of the changed keys (null when nothing changed). */
 export interface Encoded {
   readonly patch: boolean;
@@ -101,7 +95,7 @@ export function encodeSession(data: Record<string, unknown>, loaded: Loaded | un
       const bytes = encodeValue(key, data[key]);
       if (before !== null) {
         matched++;
-        if (sameBytes(before, bytes)) continue;
+        if (before.length === bytes.length && sameBytes(before, 0, bytes, 0, bytes.length)) continue;
       }
       w.set(key, bytes);
       // encodeValue's bytes may share the encoder's buffer: copy before the next encode.
