@@ -2,7 +2,9 @@
 // hotsession stores and the default store (#16 item 2): each request loads the session, waits until
 // every one of them has loaded it, then sets its own key and answers. With
 // whole-record saves all but the last write would be lost; per-key saves keep
-// every key. Real servers on 127.0.0.1:0, real Redis.
+// every key. A logout or a login (regenerate) racing such writes must leave
+// the old cookie opening nothing (under express-session's own MemoryStore both
+// races bring the old session back). Real servers on 127.0.0.1:0, real Redis.
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -25,17 +27,31 @@ after(async () => {
   if (!redisSkip) await dropRedisPrefix(REDIS_URL, prefix);
 });
 
-/** A gate that opens once `n` requests arrived (or after 20 s, so a broken run fails instead of hanging). */
-function gate(n) {
-  let arrived = 0;
+/**
+ * A gate that opens once `n` requests arrived, or when `open()` is called
+ * (or after 20 s, so a broken run fails instead of hanging).
+ */
+function gate(n = Infinity) {
   let open;
   const opened = new Promise((resolve) => { open = resolve; });
-  return {
+  const g = {
+    arrived: 0,
+    open,
     async arrive() {
-      if (++arrived >= n) open();
+      if (++g.arrived >= n) open();
       await Promise.race([opened, sleep(20_000)]);
     },
   };
+  return g;
+}
+
+/** Resolves once `cond()` holds; rejects after 20 s. */
+async function until(cond, what) {
+  const end = Date.now() + 20_000;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(2);
+  }
 }
 
 const stores = {
@@ -91,6 +107,63 @@ for (const [label, { make, skip, serializers = ['json', 'msgpack'] }] of Object.
           assert.deepEqual(data, expected);
         });
       }
+
+      /** An app whose /hold requests load the session, wait at `g`, then set their key. */
+      const racingApp = (g) => {
+        const app = express();
+        app.use(session({ secret: 'k', resave: false, saveUninitialized: false, serializer, store: make() }));
+        app.get('/login', (req, res, next) => {
+          req.session.regenerate((err) => {
+            if (err) return next(err);
+            req.session.user = req.query.user;
+            res.send(req.sessionID);
+          });
+        });
+        app.get('/logout', (req, res, next) => req.session.destroy((err) => (err ? next(err) : res.send('bye'))));
+        app.get('/hold', async (req, res) => {
+          await g.arrive();
+          req.session[req.query.k] = req.query.v;
+          res.send('ok');
+        });
+        app.get('/all', (req, res) => {
+          const { cookie, ...data } = req.session;
+          res.json({ id: req.sessionID, data });
+        });
+        return app;
+      };
+
+      test('a logout racing 20 in-flight writes leaves the session logged out', async () => {
+        const g = gate();
+        const get = await serve(racingApp(g));
+        const { cookie } = await get('/login?user=ada');
+        const writes = Array.from({ length: 20 }, (_, i) => get(`/hold?k=late${i}&v=x`, { cookie }));
+        await until(() => g.arrived === 20, 'the writes to load the session');
+        assert.equal((await get('/logout', { cookie })).status, 200);
+        g.open();
+        assert.deepEqual((await Promise.all(writes)).map((a) => a.status), Array(20).fill(200));
+        const replay = JSON.parse((await get('/all', { cookie })).body);
+        assert.deepEqual(replay.data, {}, 'the old cookie opens nothing: no write brought the session back');
+      });
+
+      test('a login (regenerate) racing in-flight writes leaves one live session', async () => {
+        const g = gate();
+        const get = await serve(racingApp(g));
+        const { cookie } = await get('/login?user=guest');
+        const writes = Array.from({ length: 20 }, (_, i) => get(`/hold?k=late${i}&v=x`, { cookie }));
+        await until(() => g.arrived === 20, 'the writes to load the session');
+        const login = await get('/login?user=ada', { cookie });
+        assert.equal(login.status, 200);
+        g.open();
+        assert.deepEqual((await Promise.all(writes)).map((a) => a.status), Array(20).fill(200));
+        // express-session's regenerate() starts an empty session under a new id: the writes that
+        // loaded the old one do not follow it there, and none of them revives the old id.
+        const now = JSON.parse((await get('/all', { cookie: login.cookie })).body);
+        assert.equal(now.id, login.body);
+        assert.deepEqual(now.data, { user: 'ada' });
+        const replay = JSON.parse((await get('/all', { cookie })).body);
+        assert.notEqual(replay.id, login.body);
+        assert.deepEqual(replay.data, {}, 'the old id is no credential and holds no session');
+      });
 
       test('a deleted key stays deleted and unchanged keys keep what others wrote', async () => {
         const app = express();
