@@ -103,42 +103,33 @@ function wholePatch(s: SessionState, expiresAt: number, createdAt: number, tag: 
 
 /**
  * One patch on its way, for outcomes other than a synchronous 'ok' (the
- * common case needs no job): follows FORWARD markers to the session's new
- * id (bounded), resends the session whole once when the store holds no v2
- * record, and stops on 'gone' (a destroyed or expired session stays dead).
+ * common case needs no delivery): follows FORWARD markers to the session's
+ * new id (bounded), resends the session whole once when the store holds no
+ * v2 record, and stops on 'gone' (a destroyed or expired session stays
+ * dead). The sender says which bytes each of those sends carries: the core
+ * commit (PatchJob) and hotsession/express's save share this loop.
  */
-export class PatchJob {
+export abstract class PatchDelivery {
   readonly #store: SessionStore;
-  readonly #s: SessionState;
-  /** What the commit sent (its writes, CLEAR, whether it carried the whole session as an upgrade). */
-  readonly #writes: SentWrites;
-  readonly #clear: boolean;
-  readonly #whole: boolean;
   readonly #ttl: number;
-  readonly #expiresAt: number;
-  readonly #createdAt: number;
-  readonly #tag: number;
   #id: string;
   #bytes: Uint8Array;
   #hops = 0;
-  #resent = false;
+  /** The session was resent whole once (a 'stale' answer). */
+  protected resent = false;
 
-  constructor(
-    store: SessionStore, s: SessionState, writes: SentWrites, clear: boolean, whole: boolean,
-    id: string, bytes: Uint8Array, ttl: number, expiresAt: number, createdAt: number, tag: number,
-  ) {
+  constructor(store: SessionStore, id: string, bytes: Uint8Array, ttl: number) {
     this.#store = store;
-    this.#s = s;
-    this.#writes = writes;
-    this.#clear = clear;
-    this.#whole = whole;
     this.#id = id;
     this.#bytes = bytes;
     this.#ttl = ttl;
-    this.#expiresAt = expiresAt;
-    this.#createdAt = createdAt;
-    this.#tag = tag;
   }
+
+  /** The whole session as a CLEAR patch, for the one resend after 'stale'. */
+  protected abstract wholePatch(): Uint8Array;
+
+  /** What goes on to a regenerated session: the sender's own changes, never a whole old view. */
+  protected abstract forwardedPatch(sent: Uint8Array): Uint8Array;
 
   /** Handles `outcome` (the store's answer to the last patch sent) until the patch has landed or cannot. */
   run(outcome: MaybePromise<PatchOutcome>): MaybePromise<void> {
@@ -149,18 +140,51 @@ export class PatchJob {
         // Only the id the session was loaded from can be resent whole: a moved-to
         // id is a v2 record regenerate() wrote, and a second stale means another
         // writer keeps putting old records there.
-        if (this.#hops > 0 || this.#resent) return undefined;
-        this.#resent = true;
-        this.#bytes = wholePatch(this.#s, this.#expiresAt, this.#createdAt, this.#tag);
+        if (this.#hops > 0 || this.resent) return undefined;
+        this.resent = true;
+        this.#bytes = this.wholePatch();
       } else {
         const to = movedTo(outcome);
         if (to === null) throw new HotsessionError(codes.STORE, `the store answered a patch with ${JSON.stringify(outcome)}`);
         if (++this.#hops > MAX_HOPS) return undefined;
-        // The new session gets this commit's own changes, never a whole old view.
-        if (this.#whole || this.#resent) this.#bytes = sentPatch(this.#writes, this.#clear, this.#expiresAt, this.#createdAt, this.#tag);
+        this.#bytes = this.forwardedPatch(this.#bytes);
         this.#id = to;
       }
       outcome = this.#store.patch(this.#id, this.#bytes, this.#ttl);
     }
+  }
+}
+
+/** A core commit's patch on its way (manager.ts). */
+export class PatchJob extends PatchDelivery {
+  readonly #s: SessionState;
+  /** What the commit sent (its writes, CLEAR, whether it carried the whole session as an upgrade). */
+  readonly #writes: SentWrites;
+  readonly #clear: boolean;
+  readonly #whole: boolean;
+  readonly #expiresAt: number;
+  readonly #createdAt: number;
+  readonly #tag: number;
+
+  constructor(
+    store: SessionStore, s: SessionState, writes: SentWrites, clear: boolean, whole: boolean,
+    id: string, bytes: Uint8Array, ttl: number, expiresAt: number, createdAt: number, tag: number,
+  ) {
+    super(store, id, bytes, ttl);
+    this.#s = s;
+    this.#writes = writes;
+    this.#clear = clear;
+    this.#whole = whole;
+    this.#expiresAt = expiresAt;
+    this.#createdAt = createdAt;
+    this.#tag = tag;
+  }
+
+  protected wholePatch(): Uint8Array {
+    return wholePatch(this.#s, this.#expiresAt, this.#createdAt, this.#tag);
+  }
+
+  protected forwardedPatch(sent: Uint8Array): Uint8Array {
+    return this.#whole || this.resent ? sentPatch(this.#writes, this.#clear, this.#expiresAt, this.#createdAt, this.#tag) : sent;
   }
 }

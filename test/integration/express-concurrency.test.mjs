@@ -77,38 +77,7 @@ const stores = {
 for (const [label, { make, skip, serializers = ['json', 'msgpack'] }] of Object.entries(stores)) {
   for (const serializer of serializers) {
     describe(`hotsession/express on ${label} (${serializer}): concurrent requests`, { skip }, () => {
-      for (const n of [20, 200]) {
-        test(`${n} concurrent requests, each setting its own key, keep all ${n} keys`, async () => {
-          const g = gate(n);
-          const app = express();
-          app.use(session({ secret: 'k', resave: false, saveUninitialized: false, serializer, store: make() }));
-          app.get('/init', (req, res) => {
-            req.session.init = 'yes';
-            res.send('ok');
-          });
-          app.get('/hold', async (req, res) => {
-            await g.arrive();
-            req.session[req.query.k] = req.query.v;
-            res.send('ok');
-          });
-          app.get('/all', (req, res) => {
-            const { cookie, ...data } = req.session;
-            res.json(data);
-          });
-          const get = await serve(app);
-          const { cookie } = await get('/init');
-          assert.ok(cookie);
-          const answers = await Promise.all(Array.from({ length: n }, (_, i) => get(`/hold?k=k${i}&v=${i}`, { cookie })));
-          assert.deepEqual(answers.map((a) => a.status), Array(n).fill(200));
-          const data = JSON.parse((await get('/all', { cookie })).body);
-          const expected = { init: 'yes' };
-          for (let i = 0; i < n; i++) expected[`k${i}`] = String(i);
-          assert.equal(Object.keys(data).length, n + 1, `kept ${Object.keys(data).length - 1} of ${n} keys`);
-          assert.deepEqual(data, expected);
-        });
-      }
-
-      /** An app whose /hold requests load the session, wait at `g`, then set their key. */
+      /** /hold loads the session, waits at `g`, then sets its key; /login regenerates, /logout destroys. */
       const racingApp = (g) => {
         const app = express();
         app.use(session({ secret: 'k', resave: false, saveUninitialized: false, serializer, store: make() }));
@@ -131,6 +100,21 @@ for (const [label, { make, skip, serializers = ['json', 'msgpack'] }] of Object.
         });
         return app;
       };
+
+      for (const n of [20, 200]) {
+        test(`${n} concurrent requests, each setting its own key, keep all ${n} keys`, async () => {
+          const get = await serve(racingApp(gate(n)));
+          const { cookie } = await get('/login?user=ada');
+          assert.ok(cookie);
+          const answers = await Promise.all(Array.from({ length: n }, (_, i) => get(`/hold?k=k${i}&v=${i}`, { cookie })));
+          assert.deepEqual(answers.map((a) => a.status), Array(n).fill(200));
+          const { data } = JSON.parse((await get('/all', { cookie })).body);
+          const expected = { user: 'ada' };
+          for (let i = 0; i < n; i++) expected[`k${i}`] = String(i);
+          assert.equal(Object.keys(data).length, n + 1, `kept ${Object.keys(data).length - 1} of ${n} keys`);
+          assert.deepEqual(data, expected);
+        });
+      }
 
       test('a logout racing 20 in-flight writes leaves the session logged out', async () => {
         const g = gate();
@@ -189,6 +173,72 @@ for (const [label, { make, skip, serializers = ['json', 'msgpack'] }] of Object.
     });
   }
 }
+
+describe('a save that meets another writer: the shared delivery of a patch (core/writes.ts PatchDelivery)', () => {
+  /** hotsession/express and hotsession/http on one store and cookie name; /hold waits at `g` before it sets its key. */
+  const pair = async (store, g) => {
+    const { sessions, getSession } = require('hotsession/http');
+    const app = express();
+    app.use(session({ secret: 'k', resave: false, saveUninitialized: false, store }));
+    app.get('/set', (req, res) => {
+      req.session.init = 'yes';
+      res.send(req.sessionID);
+    });
+    app.get('/hold', async (req, res) => {
+      await g.arrive();
+      req.session[req.query.k] = req.query.v;
+      res.send('ok');
+    });
+    const mw = sessions('connect.sid', store, { secret: 'k', cookie: { secure: false } });
+    const viaHttp = await serve((req, res) => mw(req, res, async () => {
+      const s = getSession(req);
+      if (req.url === '/regenerate') await s.regenerate();
+      const data = {};
+      for (const k of s.keys()) if (k !== 'cookie') data[k] = s.get(k);
+      res.end(JSON.stringify({ id: s.id, data }));
+    }));
+    return { viaExpress: await serve(app), viaHttp };
+  };
+
+  for (const [label, make, skip] of [
+    ['MemoryStore', () => new MemoryStore(), false],
+    ['RedisStore', () => stores['hotsession RedisStore'].make(), redisSkip?.reason ?? false],
+  ]) {
+    test(`${label}: an id rewritten in an older format meanwhile gets the whole session once`, { skip }, async () => {
+      const { codec } = require('../../dist/codec/index.js');
+      const { encodeData } = require('../../dist/codec/msgpack.js');
+      const store = make();
+      const g = gate();
+      const { viaExpress, viaHttp } = await pair(store, g);
+      const { cookie, body: id } = await viaExpress('/set');
+      const held = viaExpress('/hold?k=late&v=1', { cookie });
+      await until(() => g.arrived === 1, 'the request to load the session');
+      // Another writer (an older deployment) puts a v1 record there: the patch is answered 'stale'.
+      await store.set(id, codec.frame(encodeData({ other: 'v1' }), 0, Date.now()), 60_000);
+      g.open();
+      assert.equal((await held).status, 200);
+      const rec = await store.get(id);
+      assert.ok(rec instanceof Uint8Array && rec[1] === 2 && rec[2] === 0, 'a v2 RECORD now');
+      assert.deepEqual(JSON.parse((await viaHttp('/', { cookie })).body).data, { init: 'yes', late: '1' });
+    });
+
+    test(`${label}: a save in flight while hotsession/http regenerates the session follows it to the new id`, { skip }, async () => {
+      const store = make();
+      const g = gate();
+      const { viaExpress, viaHttp } = await pair(store, g);
+      const { cookie } = await viaExpress('/set');
+      const held = viaExpress('/hold?k=late&v=1', { cookie });
+      await until(() => g.arrived === 1, 'the request to load the session');
+      const moved = await viaHttp('/regenerate', { cookie });
+      const newCookie = moved.setCookie.find((c) => c.startsWith('connect.sid=')).split(';')[0];
+      g.open();
+      assert.equal((await held).status, 200);
+      const now = JSON.parse((await viaHttp('/', { cookie: newCookie })).body);
+      assert.equal(now.id, JSON.parse(moved.body).id);
+      assert.deepEqual(now.data, { init: 'yes', late: '1' }, 'the write landed in the new session');
+    });
+  }
+});
 
 describe('one record format: hotsession/express and hotsession/http share sessions on one store', () => {
   test('a session hotsession/express wrote is read by hotsession/http under the same cookie name, and the other way', async () => {

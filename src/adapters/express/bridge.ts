@@ -8,7 +8,7 @@ import type { DecodedRecord, MaybePromise, SessionStore } from '../../stores/typ
 import { storedForm } from './json';
 import { cookieExpiry, Store, type Callback } from './store';
 import { Cookie, type CookieOptions } from './cookie';
-import { deliver, encodeSession, landed, snapshot, type Loaded } from './per-key';
+import { encodeSession, landed, SavePatch, snapshot, type Loaded } from './per-key';
 import { kCreated, kLoaded, kTrack } from './symbols';
 import { spentWrite, withinBudget, type Budgeted } from '../../core/budget';
 import type { ExpressUsers } from './users';
@@ -198,7 +198,7 @@ export class HotsessionExpressStore extends Store {
         ? this.store.set(sid, enc.bytes!, ttl)
         : enc.bytes === null
           ? this.store.touch(sid, ttl)
-          : deliver(this.store, sid, enc.bytes, ttl, () => encodeSession(data, undefined, created, tag).bytes!);
+          : this.#patch(sid, enc.bytes, ttl, data, created, tag);
       if (isPromise(op)) {
         const write = (op as Promise<unknown>).then(done);
         return budget === null ? write : withinBudget(this.#name, budget, write, this.store.timeout);
@@ -232,6 +232,12 @@ export class HotsessionExpressStore extends Store {
   /** @internal Store lifetime (ms from `now`) of `session`: its cookie's expiry, else `ttl`. */
   lifetime(session: Record<string, any>, now: number): number {
     return this.#lifetime(session, now);
+  }
+
+  /** Sends a save's patch; only an answer other than a synchronous 'ok' needs a delivery to follow it. */
+  #patch(sid: string, patch: Buffer, ttl: number, data: Record<string, unknown>, created: number, tag: number): MaybePromise<void> {
+    const outcome = this.store.patch(sid, patch, ttl);
+    return outcome === 'ok' ? undefined : new SavePatch(this.store, sid, patch, ttl, data, created, tag).run(outcome);
   }
 
   #lifetime(session: Record<string, any>, now: number): number {

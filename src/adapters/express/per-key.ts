@@ -1,10 +1,10 @@
-import { KIND_PATCH, KIND_RECORD } from '../../codec/layout';
+import { FLAG_CLEAR, KIND_PATCH, KIND_RECORD } from '../../codec/layout';
 import { encodeValue } from '../../codec/msgpack';
 import { keyAt, type RecordView } from '../../codec/record';
 import { sameBytes } from '../../codec/record-keys';
 import { checkKey, findEntry, valueBytes } from '../../core/record-keys';
-import { giveWriter, MAX_HOPS, takeWriter } from '../../core/writes';
-import type { MaybePromise, PatchOutcome, SessionStore } from '../../stores/types';
+import { giveWriter, PatchDelivery, takeWriter } from '../../core/writes';
+import type { SessionStore } from '../../stores/types';
 
 /**
  * Per-key saves for express sessions kept in a hotsession store: the
@@ -79,14 +79,16 @@ export interface Encoded {
  * Encodes `data` (the session as the store keeps it: plain values, the
  * cookie included) against `loaded`: each value is encoded and compared
  * with the loaded bytes; only the differing keys, and the loaded keys
- * `data` no longer has, go in the patch. A key no store could keep throws
- * the core's coded error (HOTSESSION_ERR_ENCODE, naming it).
+ * `data` no longer has, go in the patch. Without `loaded`, a RECORD of every
+ * key, or with `clear` a CLEAR patch of every key (what replaces an older
+ * format in place). A key no store could keep throws the core's coded error
+ * (HOTSESSION_ERR_ENCODE, naming it).
  */
-export function encodeSession(data: Record<string, unknown>, loaded: Loaded | undefined, createdAt: number, tag: number): Encoded {
+export function encodeSession(data: Record<string, unknown>, loaded: Loaded | undefined, createdAt: number, tag: number, clear = false): Encoded {
   const w = takeWriter();
   const changes = new Map<string, Buffer | null>();
   try {
-    w.begin(loaded ? KIND_PATCH : KIND_RECORD, 0, 0, createdAt, tag);
+    w.begin(loaded || clear ? KIND_PATCH : KIND_RECORD, clear ? FLAG_CLEAR : 0, 0, createdAt, tag);
     let matched = 0;
     for (const key of Object.keys(data)) {
       const before = loaded === undefined ? null : loadedValue(loaded, key);
@@ -136,29 +138,30 @@ export function landed(loaded: Loaded | undefined, id: string, tag: number, enc:
   return { id, tag, rec: loaded.rec, view: loaded.view, over };
 }
 
-function isPromise<T>(v: MaybePromise<T>): v is Promise<T> {
-  return typeof (v as Promise<T> | null)?.then === 'function';
-}
-
 /**
- * Sends a patch and follows the store's answer: 'ok' and 'gone' (a
- * destroyed or expired session stays dead) end it; a FORWARD marker sends
- * it on to the new id (at most the core's MAX_HOPS); 'stale' (the id holds
- * an older record format) calls `whole` once for a RECORD to `set` instead.
+ * A save's patch on its way (the core's delivery loop): after 'stale' (the
+ * id holds an older record format) the session is sent once whole, as a
+ * CLEAR patch; a regenerated id gets this save's changes alone.
  */
-export function deliver(store: SessionStore, id: string, patch: Buffer, ttl: number, whole: () => Buffer): MaybePromise<void> {
-  let hops = 0;
-  const step = (outcome: PatchOutcome): MaybePromise<void> => {
-    for (;;) {
-      if (outcome === 'ok' || outcome === 'gone') return undefined;
-      if (outcome === 'stale') return store.set(id, whole(), ttl);
-      if (++hops > MAX_HOPS) return undefined;
-      id = outcome.movedTo;
-      const next = store.patch(id, patch, ttl);
-      if (isPromise(next)) return next.then(step);
-      outcome = next;
-    }
-  };
-  const first = store.patch(id, patch, ttl);
-  return isPromise(first) ? first.then(step) : step(first);
+export class SavePatch extends PatchDelivery {
+  readonly #data: Record<string, unknown>;
+  readonly #patch: Uint8Array;
+  readonly #createdAt: number;
+  readonly #tag: number;
+
+  constructor(store: SessionStore, id: string, patch: Uint8Array, ttl: number, data: Record<string, unknown>, createdAt: number, tag: number) {
+    super(store, id, patch, ttl);
+    this.#data = data;
+    this.#patch = patch;
+    this.#createdAt = createdAt;
+    this.#tag = tag;
+  }
+
+  protected wholePatch(): Uint8Array {
+    return encodeSession(this.#data, undefined, this.#createdAt, this.#tag, true).bytes!;
+  }
+
+  protected forwardedPatch(): Uint8Array {
+    return this.#patch;
+  }
 }
